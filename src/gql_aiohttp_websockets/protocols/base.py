@@ -1,0 +1,308 @@
+"""The interface every subprotocol handler implements, and the events it emits.
+
+A handler is sans-I/O: it knows one subprotocol's messages and nothing about
+sockets, tasks or clocks.  The transport hands it intentions (start an
+operation, stop it, ping) and gets back the text frames to send; it hands it
+each received text frame and gets back one typed event.  Every difference
+between the subprotocols lives in a handler, so the transport never looks at a
+subprotocol name.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeAlias
+
+from gql.transport.exceptions import TransportProtocolError
+from graphql import ExecutionResult
+
+__all__ = [
+    "Ack",
+    "Complete",
+    "ConnectionRejected",
+    "Event",
+    "JsonDeserializer",
+    "JsonSerializer",
+    "KeepAlive",
+    "Next",
+    "OperationError",
+    "Ping",
+    "Pong",
+    "ProtocolHandler",
+    "ServerNotice",
+    "elide",
+]
+
+JsonSerializer: TypeAlias = Callable[[Any], str]
+JsonDeserializer: TypeAlias = Callable[[str], Any]
+
+#: Longest piece of a received frame quoted in an error message or a log line.
+ELIDE_AT = 200
+#: Longest quote of one value of a frame (its type, its id) in an error message.
+_QUOTED_VALUE_LIMIT = 60
+
+
+def elide(text: str, limit: int = ELIDE_AT) -> str:
+    """Cut ``text`` to at most ``limit`` characters for messages and logs.
+
+    Args:
+        text: The text to shorten.
+        limit: The largest length kept; longer text keeps its head and tail.
+            A limit shorter than the marker (about 20 characters) keeps
+            only the marker.
+
+    Returns:
+        ``text`` itself when short enough, else its head and tail around a
+        marker saying how much was left out.
+    """
+    if len(text) <= limit:
+        return text
+    # Size the marker for the largest count it can show, so head + marker + tail
+    # never exceeds the limit.
+    marker_length = len("...< chars>...") + len(str(len(text)))
+    keep = max((limit - marker_length) // 2, 0)
+    return f"{text[:keep]}...<{len(text) - 2 * keep} chars>...{text[len(text) - keep :]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """``connection_ack``: the server accepted ``connection_init``."""
+
+    payload: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Next:
+    """One result (``next``, or ``data`` in the legacy protocol) for an operation."""
+
+    op_id: int
+    result: ExecutionResult
+
+
+@dataclass(frozen=True, slots=True)
+class OperationError:
+    """``error``: the operation failed as a whole; no result or ``complete`` follows."""
+
+    op_id: int
+    errors: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Complete:
+    """``complete``: the server finished the operation."""
+
+    op_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """``ping`` from the server; answer it with a ``pong``."""
+
+    payload: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    """``pong`` from the server."""
+
+    payload: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeepAlive:
+    """``ka``: the legacy protocol's server keep-alive."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRejected:
+    """``connection_error``: the server refused the connection (legacy protocol)."""
+
+    payload: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerNotice:
+    """A connection-level complaint that names no operation.
+
+    The legacy reference server answers a message it does not understand with
+    an ``error`` that has no ``id``; it does not end the connection.
+    """
+
+    payload: Any = None
+
+
+Event: TypeAlias = (
+    Ack
+    | Next
+    | OperationError
+    | Complete
+    | Ping
+    | Pong
+    | KeepAlive
+    | ConnectionRejected
+    | ServerNotice
+)
+
+
+class ProtocolHandler(ABC):
+    """One GraphQL-over-websocket subprotocol, with no I/O.
+
+    Subclasses set :attr:`subprotocol` and implement the frame builders and
+    :meth:`receive`.  Frame builders return the text of one frame to send, or
+    ``None`` when the subprotocol has no such message.
+
+    Args:
+        json_serialize: Turns a message (a ``dict``) into text.
+        json_deserialize: Turns received text into Python values.
+    """
+
+    #: The Sec-WebSocket-Protocol value this handler speaks.
+    subprotocol: ClassVar[str]
+    #: Whether the subprotocol has ``ping``/``pong`` messages.
+    supports_ping: ClassVar[bool] = False
+    #: Whether to assume this subprotocol when it was offered and the server's
+    #: handshake answer names none (old servers that ignore the header).
+    assumed_when_unnegotiated: ClassVar[bool] = False
+    #: The close code the client sends after the server broke the protocol.
+    protocol_error_close_code: ClassVar[int] = 1002
+
+    __slots__ = ("_dumps", "_loads")
+
+    def __init__(
+        self,
+        *,
+        json_serialize: JsonSerializer = json.dumps,
+        json_deserialize: JsonDeserializer = json.loads,
+    ) -> None:
+        self._dumps = json_serialize
+        self._loads = json_deserialize
+
+    def connection_init(self, payload: Mapping[str, Any] | None) -> str:
+        """Build ``connection_init`` with the given payload."""
+        return self._dumps({"type": "connection_init", "payload": payload})
+
+    @abstractmethod
+    def start(self, op_id: int, payload: Mapping[str, Any]) -> str:
+        """Build the message that starts operation ``op_id``.
+
+        Args:
+            op_id: The operation id, unique among the connection's running
+                operations.
+            payload: ``{"query": ..., "variables"?: ..., "operationName"?: ...,
+                "extensions"?: ...}``.
+        """
+
+    @abstractmethod
+    def stop(self, op_id: int) -> str:
+        """Build the message telling the server the client stopped listening to ``op_id``."""
+
+    def ping(self, payload: Any = None) -> str | None:
+        """Build a ``ping``; ``None`` when the subprotocol has none."""
+        return None
+
+    def pong(self, payload: Any = None) -> str | None:
+        """Build a ``pong``; ``None`` when the subprotocol has none."""
+        return None
+
+    def terminate(self) -> str | None:
+        """Build the message sent before a normal close; ``None`` when there is none."""
+        return None
+
+    @abstractmethod
+    def receive(self, text: str) -> Event:
+        """Turn one received text frame into one event.
+
+        Raises:
+            TransportProtocolError: The frame is not a valid message of this
+                subprotocol; the message names the problem and quotes the
+                frame, elided.
+        """
+
+    # Helpers shared by the concrete handlers.
+
+    def _decode(self, text: str) -> dict[str, Any]:
+        try:
+            message = self._loads(text)
+        except Exception as exc:
+            raise self._malformed(text, "it is not valid JSON") from exc
+        if type(message) is not dict:
+            raise self._malformed(
+                text, f"it is a JSON {_json_kind(message)} where an object is expected"
+            )
+        return message
+
+    def _malformed(self, text: str, problem: str) -> TransportProtocolError:
+        return TransportProtocolError(
+            f"the server sent a message that is not valid {self.subprotocol}: {problem}; "
+            f"received {elide(repr(text))}"
+        )
+
+    @staticmethod
+    def _quote(value: object) -> str:
+        # A type or id echoed in a message is bounded like the frame itself: a
+        # 1 MB "type" must not make a 1 MB exception message.
+        return elide(repr(value), _QUOTED_VALUE_LIMIT)
+
+    def _op_id(self, text: str, message: dict[str, Any]) -> int:
+        raw = message.get("id")
+        if type(raw) is not str:
+            if raw is None:
+                raise self._malformed(text, f"{_a_message(message['type'])} has no 'id'")
+            raise self._malformed(
+                text,
+                f"the 'id' of {_a_message(message['type'])} is {_a(_json_kind(raw))}, not a string",
+            )
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+            raise self._malformed(
+                text,
+                f"id {self._quote(raw)} is not one this client issues (decimal numbers)",
+            )
+        return int(raw)
+
+    def _result(self, text: str, message: dict[str, Any]) -> ExecutionResult:
+        payload = message.get("payload")
+        if type(payload) is not dict:
+            raise self._malformed(
+                text,
+                f"the payload of {_a_message(message['type'])} is {_a(_json_kind(payload))}, "
+                "not a GraphQL result object",
+            )
+        errors = payload.get("errors")
+        if "data" not in payload and errors is None:
+            raise self._malformed(
+                text,
+                f"the payload of {_a_message(message['type'])} has neither 'data' nor 'errors'",
+            )
+        if errors is not None and type(errors) is not list:
+            raise self._malformed(text, "'errors' in a result is not a list")
+        data = payload.get("data")
+        if data is not None and type(data) is not dict:
+            raise self._malformed(text, "'data' in a result is not an object")
+        return ExecutionResult(data, errors, payload.get("extensions"))
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _a_message(kind: str) -> str:
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind!r} message"
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__

@@ -1,0 +1,92 @@
+"""The ``graphql-transport-ws`` subprotocol (the graphql-ws library).
+
+Message shapes follow PROTOCOL.md of enisdenjo/graphql-ws: ``subscribe`` /
+``next`` / ``error`` (a list of errors, terminal, never followed by
+``complete``) / ``complete`` (both directions, unconfirmed when sent by the
+client) and ``ping`` / ``pong`` in both directions.  There is no terminate
+message: a normal shutdown is a close with code 1000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from .base import (
+    Ack,
+    Complete,
+    Event,
+    Next,
+    OperationError,
+    Ping,
+    Pong,
+    ProtocolHandler,
+)
+
+__all__ = ["GraphQLTransportWSHandler"]
+
+
+class GraphQLTransportWSHandler(ProtocolHandler):
+    """Handler for ``graphql-transport-ws``."""
+
+    subprotocol: ClassVar[str] = "graphql-transport-ws"
+    supports_ping: ClassVar[bool] = True
+    # The graphql-ws reference client closes with 4004 "Bad response".
+    protocol_error_close_code: ClassVar[int] = 4004
+
+    __slots__ = ()
+
+    def start(self, op_id: int, payload: Mapping[str, Any]) -> str:
+        """Build ``subscribe`` (PROTOCOL.md: ``Subscribe``)."""
+        return self._dumps({"id": str(op_id), "type": "subscribe", "payload": payload})
+
+    def stop(self, op_id: int) -> str:
+        """Build the client's ``complete``; the server sends no confirmation."""
+        return self._dumps({"id": str(op_id), "type": "complete"})
+
+    def ping(self, payload: Any = None) -> str:
+        """Build ``ping``, with ``payload`` when given."""
+        if payload is None:
+            return '{"type":"ping"}'
+        return self._dumps({"type": "ping", "payload": payload})
+
+    def pong(self, payload: Any = None) -> str:
+        """Build ``pong``, with ``payload`` when given."""
+        if payload is None:
+            return '{"type":"pong"}'
+        return self._dumps({"type": "pong", "payload": payload})
+
+    def receive(self, text: str) -> Event:
+        """Turn one frame from the server into an event (see :class:`ProtocolHandler`)."""
+        message = self._decode(text)
+        kind = message.get("type")
+        if kind == "next":
+            return Next(self._op_id(text, message), self._result(text, message))
+        if kind == "complete":
+            return Complete(self._op_id(text, message))
+        if kind == "error":
+            op_id = self._op_id(text, message)
+            errors = message.get("payload")
+            # PROTOCOL.md: the payload of Error is a non-empty list of GraphQL errors.
+            if type(errors) is not list or not errors:
+                raise self._malformed(
+                    text, "the payload of an 'error' message is not a list of errors"
+                )
+            return OperationError(op_id, errors)
+        if kind == "ping":
+            return Ping(self._optional_payload(text, message))
+        if kind == "pong":
+            return Pong(self._optional_payload(text, message))
+        if kind == "connection_ack":
+            return Ack(self._optional_payload(text, message))
+        if type(kind) is not str:
+            raise self._malformed(text, "it has no string 'type'")
+        raise self._malformed(text, f"unknown message type {self._quote(kind)}")
+
+    def _optional_payload(self, text: str, message: dict[str, Any]) -> Any:
+        payload = message.get("payload")
+        if payload is not None and type(payload) is not dict:
+            raise self._malformed(
+                text, f"the payload of a {message['type']!r} message must be an object or absent"
+            )
+        return payload

@@ -1,0 +1,920 @@
+"""AIOHTTPWebsocketsTransport: GraphQL over one aiohttp websocket, for gql.
+
+This is the only module that awaits the network.  It owns the
+``ClientSession`` (unless the user lends one), the websocket, the receive-loop
+task, the keep-alive and ping timers and the ``listeners`` dict.  Everything it
+knows about the wire format it asks of a protocol handler (``protocols/``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncGenerator, Collection, Mapping
+from ssl import SSLContext
+from typing import TYPE_CHECKING, Any, Literal
+
+import aiohttp
+from aiohttp import BasicAuth, ClientWSTimeout, Fingerprint, WSMsgType
+from aiohttp.typedefs import LooseHeaders, StrOrURL
+from gql.transport.async_transport import AsyncTransport
+from gql.transport.exceptions import (
+    TransportAlreadyConnected,
+    TransportClosed,
+    TransportProtocolError,
+    TransportQueryError,
+    TransportServerError,
+)
+from graphql import ExecutionResult
+from yarl import URL
+
+from .exceptions import ConnectionFailedBase, TransportConnectionClosed
+from .lifecycle import State
+from .listener_queue import ListenerQueue
+from .protocols import (
+    Ack,
+    Complete,
+    ConnectionRejected,
+    KeepAlive,
+    Next,
+    OperationError,
+    Ping,
+    Pong,
+    ProtocolHandler,
+    ServerNotice,
+    get_protocol,
+    protocol_for_unnegotiated,
+    registered_protocols,
+)
+from .protocols.base import Event, JsonDeserializer, JsonSerializer, elide
+from .request_payload import build_payload
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from aiohttp.client_ws import ClientWebSocketResponse as _ClientWebSocketResponse
+
+    ClientWebSocketResponse: TypeAlias = _ClientWebSocketResponse[bool]
+
+__all__ = ["AIOHTTPWebsocketsTransport", "AckTimeoutError"]
+
+log = logging.getLogger("gql_aiohttp_websockets.transport")
+
+_DEFAULT_INIT_PAYLOAD: dict[str, Any] = {}
+_DEFAULT_CONNECT_ARGS: dict[str, Any] = {}
+_DATA = "data"
+_COMPLETE = ("complete", None)
+
+
+class AckTimeoutError(asyncio.TimeoutError):
+    """No ``connection_ack`` arrived within ``ack_timeout``.
+
+    A subclass of :class:`asyncio.TimeoutError`, which is what gql's transport
+    raises in this case and what gql users catch.
+    """
+
+
+class AIOHTTPWebsocketsTransport(AsyncTransport):
+    """Async transport running GraphQL operations over one aiohttp websocket.
+
+    A drop-in replacement for gql's ``AIOHTTPWebsocketsTransport``: same
+    constructor keywords and defaults, same methods and attributes, gql's
+    exception classes.  It speaks ``graphql-transport-ws`` (the graphql-ws
+    library) and the legacy ``graphql-ws`` (Apollo subscriptions-transport-ws),
+    offering ``graphql-transport-ws`` first.
+
+    Args:
+        url: The server's websocket URL, e.g. ``"wss://example.com/graphql"``.
+        subprotocols: The subprotocols to offer, in order of preference.
+            Default: ``["graphql-transport-ws", "graphql-ws"]``.
+        heartbeat: Send a websocket PING frame every ``heartbeat`` seconds
+            and close the connection if no PONG frame answers it.
+        auth: HTTP Basic credentials for the handshake request.
+        origin: ``Origin`` header of the handshake request.
+        params: Query-string parameters of the handshake request.
+        headers: Extra HTTP headers of the handshake request.
+        proxy: HTTP proxy URL.
+        proxy_auth: Basic credentials for the proxy.
+        proxy_headers: Extra headers for the proxy.
+        ssl: TLS verification: an ``SSLContext``, ``False`` to skip
+            verification, an ``aiohttp.Fingerprint``, or ``None`` for the
+            default checks.
+        websocket_close_timeout: Seconds to wait for the server's close frame
+            after sending ours.
+        receive_timeout: Seconds the connection may stay silent before it is
+            considered broken; ``None`` waits forever.
+        ssl_close_timeout: Seconds allowed for closing the owned
+            ``ClientSession``, TLS shutdown included.
+        connect_timeout: Seconds allowed for the websocket handshake; ``None``
+            waits forever.  Raises :class:`asyncio.TimeoutError`.
+        close_timeout: Seconds allowed for :meth:`close`; ``None`` waits
+            forever.
+        ack_timeout: Seconds to wait for ``connection_ack``; ``None`` waits
+            forever.  Raises :class:`AckTimeoutError`, an
+            :class:`asyncio.TimeoutError`.
+        keep_alive_timeout: Fail the connection when nothing at all arrives
+            from the server for this many seconds (``ka`` messages, pings and
+            results all count).
+        init_payload: The ``connection_init`` payload (often credentials).
+            Never logged.
+        ping_interval: Send a protocol ``ping`` every ``ping_interval``
+            seconds (``graphql-transport-ws`` only).
+        pong_timeout: Seconds to wait for the ``pong``; default
+            ``ping_interval / 2``.
+        answer_pings: Answer the server's ``ping`` messages with ``pong``.
+        session: An ``aiohttp.ClientSession`` to use; it is never closed by
+            the transport.
+        client_session_args: Keyword arguments for the ``ClientSession`` the
+            transport creates.
+        connect_args: Keyword arguments for ``ClientSession.ws_connect``;
+            they override the ones the transport computes.
+        json_serialize: Turns an outgoing message into text (default
+            :func:`json.dumps`).
+        json_deserialize: Turns received text into Python values (default
+            :func:`json.loads`); ``orjson.loads`` is a fast choice.
+        max_msg_size: Largest message accepted from the server, in bytes
+            (default 4 MiB, aiohttp's); a larger one fails the connection with
+            close code 1009.  ``0`` means no limit.
+    """
+
+    APOLLO_SUBPROTOCOL = "graphql-ws"
+    GRAPHQLWS_SUBPROTOCOL = "graphql-transport-ws"
+
+    def __init__(
+        self,
+        url: StrOrURL,
+        *,
+        subprotocols: Collection[str] | None = None,
+        heartbeat: float | None = None,
+        auth: BasicAuth | None = None,
+        origin: str | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: LooseHeaders | None = None,
+        proxy: StrOrURL | None = None,
+        proxy_auth: BasicAuth | None = None,
+        proxy_headers: LooseHeaders | None = None,
+        ssl: SSLContext | Literal[False] | Fingerprint | None = None,
+        websocket_close_timeout: float = 10.0,
+        receive_timeout: float | None = None,
+        ssl_close_timeout: int | float | None = 10,
+        connect_timeout: int | float | None = 10,
+        close_timeout: int | float | None = 10,
+        ack_timeout: int | float | None = 10,
+        keep_alive_timeout: int | float | None = None,
+        init_payload: dict[str, Any] = _DEFAULT_INIT_PAYLOAD,
+        ping_interval: int | float | None = None,
+        pong_timeout: int | float | None = None,
+        answer_pings: bool = True,
+        session: aiohttp.ClientSession | None = None,
+        client_session_args: dict[str, Any] | None = None,
+        connect_args: dict[str, Any] = _DEFAULT_CONNECT_ARGS,
+        json_serialize: JsonSerializer = json.dumps,
+        json_deserialize: JsonDeserializer = json.loads,
+        max_msg_size: int = 4 * 1024 * 1024,
+    ) -> None:
+        offered = (
+            (self.GRAPHQLWS_SUBPROTOCOL, self.APOLLO_SUBPROTOCOL)
+            if subprotocols is None
+            else tuple(subprotocols)
+        )
+        if not offered:
+            raise ValueError("subprotocols must name at least one subprotocol")
+        unknown = [name for name in offered if get_protocol(name) is None]
+        if unknown:
+            raise ValueError(
+                f"no handler is registered for subprotocol(s) {unknown}; "
+                f"registered: {list(registered_protocols())}"
+            )
+        self.url: str = str(url)
+        self.subprotocols: tuple[str, ...] = offered
+        self.heartbeat = heartbeat
+        self.auth = auth
+        self.origin = origin
+        self.params = params
+        self.headers: LooseHeaders | None = headers
+        self.proxy = proxy
+        self.proxy_auth = proxy_auth
+        self.proxy_headers = proxy_headers
+        self.ssl = ssl
+        self.websocket_close_timeout = websocket_close_timeout
+        self.receive_timeout = receive_timeout
+        self.ssl_close_timeout = ssl_close_timeout
+        self.connect_timeout = connect_timeout
+        self.close_timeout = close_timeout
+        self.ack_timeout = ack_timeout
+        self.keep_alive_timeout = keep_alive_timeout
+        # A fresh dict for the shared default, so in-place edits stay per instance.
+        self.init_payload: dict[str, Any] = (
+            {} if init_payload is _DEFAULT_INIT_PAYLOAD else init_payload
+        )
+        self.ping_interval = ping_interval
+        self.pong_timeout: int | float | None = (
+            pong_timeout if pong_timeout is not None or ping_interval is None else ping_interval / 2
+        )
+        self.answer_pings = answer_pings
+        self.client_session_args: dict[str, Any] = dict(client_session_args or {})
+        self.connect_args: dict[str, Any] = (
+            {} if connect_args is _DEFAULT_CONNECT_ARGS else connect_args
+        )
+        self.json_serialize = json_serialize
+        self.json_deserialize = json_deserialize
+        self.max_msg_size = max_msg_size
+
+        self._user_session = session
+        #: The aiohttp session in use while connected, else ``None``.
+        self.session: aiohttp.ClientSession | None = None
+        #: The live websocket while connected, else ``None``.
+        self.websocket: ClientWebSocketResponse | None = None
+        #: The negotiated subprotocol of the current (or last) connection.
+        self.subprotocol: str | None = None
+        #: Last ``connection_ack``, ``ping`` and ``pong`` payloads received.
+        self.payloads: dict[str, Any] = {}
+        #: The running operations, by operation id.
+        self.listeners: dict[int, ListenerQueue] = {}
+        #: The id the next operation will get; ids restart at 1 on each connect.
+        self.next_query_id: int = 1
+        #: Why the last connection ended, ``None`` while connected.
+        self.close_exception: Exception | None = None
+        #: Set each time the server sends a protocol ``ping``.
+        self.ping_received: asyncio.Event = asyncio.Event()
+        #: Set each time the server sends a protocol ``pong``.
+        self.pong_received: asyncio.Event = asyncio.Event()
+
+        self._state = State.CLOSED
+        self._response_headers: dict[str, str] = {}
+        self._handler: ProtocolHandler | None = None
+        self._receive_task: asyncio.Task[None] | None = None
+        self._timer_tasks: list[asyncio.Task[None]] = []
+        self._shutdown_task: asyncio.Task[None] | None = None
+        self._connect_task: asyncio.Task[Any] | None = None
+        self._close_requested = False
+        self._frames_received = 0
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def state(self) -> State:
+        """The lifecycle state (see :class:`~gql_aiohttp_websockets.State`)."""
+        return self._state
+
+    def _set_state(self, state: State) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("state %s -> %s", self._state.value, state.value)
+        self._state = state
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        """The HTTP headers of the server's handshake response (last connection)."""
+        return self._response_headers
+
+    # ---------------------------------------------------------------- connect
+
+    async def connect(self) -> None:
+        """Open the websocket, send ``connection_init`` and wait for ``connection_ack``.
+
+        On any failure nothing is left open (no session, no task) and the
+        transport can connect again.
+
+        Raises:
+            TransportAlreadyConnected: The transport is connecting or connected.
+            asyncio.TimeoutError: The handshake took longer than
+                ``connect_timeout``, or no ack came within ``ack_timeout``
+                (:class:`AckTimeoutError`).
+            TransportServerError: The server rejected ``connection_init``
+                (legacy ``connection_error``).
+            TransportProtocolError: The server negotiated a subprotocol that was
+                not offered, or sent something invalid before the ack.
+            TransportConnectionFailed: The server could not be reached, refused
+                the upgrade, or closed during initialisation (a
+                :class:`TransportConnectionClosed` with the close code).
+            TransportClosed: :meth:`close` was called while connecting.
+        """
+        if self._state is State.CLOSING and self._shutdown_task is not None:
+            await self._wait_shutdown(self._shutdown_task)
+        if self._state is not State.CLOSED:
+            raise TransportAlreadyConnected("Transport is already connected")
+        self._set_state(State.CONNECTING)
+        self._connect_task = asyncio.current_task()
+        self._close_requested = False
+        self.ping_received = asyncio.Event()
+        self.pong_received = asyncio.Event()
+        self.payloads = {}
+        self.close_exception = None
+        try:
+            await asyncio.wait_for(self._open_websocket(), self.connect_timeout)
+            self._set_state(State.INITIALIZING)
+            try:
+                await asyncio.wait_for(self._initialize(), self.ack_timeout)
+            except asyncio.TimeoutError:
+                raise AckTimeoutError(
+                    f"the server sent no connection_ack within ack_timeout={self.ack_timeout}s"
+                ) from None
+        except asyncio.CancelledError:
+            await self._abort_connect(4499)
+            if self._close_requested:
+                task = asyncio.current_task()
+                if task is not None and hasattr(task, "uncancel"):
+                    task.uncancel()
+                raise TransportClosed(
+                    "close() was called while the transport was connecting"
+                ) from None
+            raise
+        except AckTimeoutError:
+            await self._abort_connect(4504)
+            raise
+        except BaseException:
+            await self._abort_connect(1000)
+            raise
+        finally:
+            self._connect_task = None
+        self._start_running()
+
+    async def _open_websocket(self) -> None:
+        if self._user_session is not None:
+            session = self._user_session
+        else:
+            session = aiohttp.ClientSession(**self.client_session_args)
+        self.session = session
+        kwargs: dict[str, Any] = {
+            "headers": self.headers,
+            "auth": self.auth,
+            "heartbeat": self.heartbeat,
+            "origin": self.origin,
+            "params": self.params,
+            "proxy": self.proxy,
+            "proxy_auth": self.proxy_auth,
+            "proxy_headers": self.proxy_headers,
+            "timeout": ClientWSTimeout(
+                ws_receive=self.receive_timeout, ws_close=self.websocket_close_timeout
+            ),
+            "protocols": self.subprotocols,
+            "max_msg_size": self.max_msg_size,
+        }
+        if self.ssl is not None:
+            kwargs["ssl"] = self.ssl
+        kwargs.update(self.connect_args)
+        try:
+            websocket = await session.ws_connect(self.url, **kwargs)
+        except aiohttp.WSServerHandshakeError as exc:
+            raise ConnectionFailedBase(
+                f"the server at {_safe_url(self.url)} refused the websocket upgrade: "
+                f"HTTP {exc.status} {exc.message}"
+            ) from exc
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise ConnectionFailedBase(
+                f"TLS certificate verification failed for {_safe_url(self.url)}: "
+                f"{exc.certificate_error}; pass ssl= an SSLContext that trusts the server"
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ConnectionFailedBase(
+                f"could not open a websocket to {_safe_url(self.url)}: "
+                f"{exc.__class__.__name__}: {exc}"
+            ) from exc
+        self.websocket = websocket
+        self._response_headers = _response_headers(websocket)
+        self.subprotocol = self._negotiated_subprotocol(websocket)
+        handler_class = get_protocol(self.subprotocol)
+        assert handler_class is not None  # the offer only holds registered names
+        self._handler = handler_class(
+            json_serialize=self.json_serialize, json_deserialize=self.json_deserialize
+        )
+
+    def _negotiated_subprotocol(self, websocket: ClientWebSocketResponse) -> str:
+        # aiohttp drops a subprotocol answer that was not offered, so read the header.
+        answered = self._response_headers.get("Sec-WebSocket-Protocol", "").strip()
+        if not answered:
+            chosen = protocol_for_unnegotiated(self.subprotocols)
+            log.debug("the server named no subprotocol; assuming %r", chosen)
+            return chosen
+        if answered not in self.subprotocols:
+            raise TransportProtocolError(
+                f"the server chose subprotocol {answered!r}, which was not offered "
+                f"(offered: {', '.join(self.subprotocols)})"
+            )
+        return answered
+
+    async def _initialize(self) -> None:
+        websocket, handler = self._live()
+        await self._send(handler.connection_init(self.init_payload), secret=True)
+        while True:
+            message = await websocket.receive()
+            if message.type is not WSMsgType.TEXT:
+                raise self._frame_error(
+                    message.type, message.data, message.extra, "while waiting for connection_ack"
+                )
+            self._frames_received += 1
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("<<< %s", elide(message.data))
+            event = handler.receive(message.data)
+            if type(event) is Ack:
+                self.payloads["connection_ack"] = event.payload
+                return
+            if type(event) is ConnectionRejected:
+                raise TransportServerError(
+                    f"the server rejected the connection (connection_error): {event.payload!r}"
+                )
+            if type(event) in (Ping, Pong, KeepAlive, ServerNotice):
+                await self._handle_control(event)
+                continue
+            raise TransportProtocolError(
+                f"the server sent {_describe(event)} before connection_ack; only ping, pong "
+                "and keep-alive messages may come first"
+            )
+
+    async def _abort_connect(self, close_code: int) -> None:
+        websocket, self.websocket = self.websocket, None
+        if websocket is not None:
+            try:
+                await asyncio.wait_for(websocket.close(code=close_code), self.close_timeout)
+            except (Exception, asyncio.CancelledError):
+                log.debug("closing the websocket of a failed connect failed", exc_info=True)
+        await self._release_session()
+        self._handler = None
+        self._set_state(State.CLOSED)
+
+    def _start_running(self) -> None:
+        self.listeners = {}
+        self.next_query_id = 1
+        self._frames_received = 0
+        self._set_state(State.OPEN)
+        websocket, handler = self._live()
+        self._receive_task = asyncio.ensure_future(self._receive_loop(websocket, handler))
+        if self.ping_interval is not None and handler.supports_ping:
+            self._timer_tasks.append(asyncio.ensure_future(self._ping_loop(self.ping_interval)))
+        if self.keep_alive_timeout is not None:
+            self._timer_tasks.append(
+                asyncio.ensure_future(self._keep_alive_watchdog(self.keep_alive_timeout))
+            )
+
+    def _live(self) -> tuple[ClientWebSocketResponse, ProtocolHandler]:
+        if self.websocket is None or self._handler is None:
+            raise ConnectionFailedBase("the websocket is not open") from self.close_exception
+        return self.websocket, self._handler
+
+    # ---------------------------------------------------------------- sending
+
+    async def _send(self, frame: str, *, secret: bool = False) -> None:
+        websocket = self.websocket
+        if websocket is None:
+            raise ConnectionFailedBase("the websocket is not open") from self.close_exception
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(">>> %s", "connection_init (payload not logged)" if secret else elide(frame))
+        try:
+            await websocket.send_str(frame)
+        except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
+            raise ConnectionFailedBase(f"could not send to the server: {exc}") from exc
+
+    async def send_ping(self, payload: Any = None) -> None:
+        """Send a protocol ``ping`` (``graphql-transport-ws`` only).
+
+        Args:
+            payload: Optional JSON object sent along.
+
+        Raises:
+            TransportProtocolError: The negotiated subprotocol has no ping.
+        """
+        _, handler = self._live()
+        frame = handler.ping(payload)
+        if frame is None:
+            raise TransportProtocolError(
+                f"the {handler.subprotocol!r} subprotocol has no ping message"
+            )
+        await self._send(frame)
+
+    async def send_pong(self, payload: Any = None) -> None:
+        """Send a protocol ``pong`` (``graphql-transport-ws`` only).
+
+        Args:
+            payload: Optional JSON object sent along.
+
+        Raises:
+            TransportProtocolError: The negotiated subprotocol has no pong.
+        """
+        _, handler = self._live()
+        frame = handler.pong(payload)
+        if frame is None:
+            raise TransportProtocolError(
+                f"the {handler.subprotocol!r} subprotocol has no pong message"
+            )
+        await self._send(frame)
+
+    # -------------------------------------------------------------- receiving
+
+    async def _receive_loop(
+        self, websocket: ClientWebSocketResponse, handler: ProtocolHandler
+    ) -> None:
+        listeners = self.listeners
+        receive = websocket.receive
+        parse = handler.receive
+        text_type = WSMsgType.TEXT
+        debug = log.isEnabledFor(logging.DEBUG)
+        error: Exception
+        try:
+            while True:
+                message = await receive()
+                if message.type is not text_type:
+                    if self._state is State.CLOSING:
+                        return
+                    error = self._frame_error(
+                        message.type, message.data, message.extra, "while operations were running"
+                    )
+                    break
+                self._frames_received += 1
+                if debug:
+                    log.debug("<<< %s", elide(message.data))
+                event = parse(message.data)
+                if type(event) is Next:
+                    listener = listeners.get(event.op_id)
+                    if listener is not None:
+                        listener.put_nowait((_DATA, event.result))
+                    elif event.op_id >= self.next_query_id:
+                        raise self._unknown_id(event)
+                    continue
+                await self._handle_event(event, listeners)
+        except (TransportProtocolError, TransportServerError) as exc:
+            error = exc
+        except asyncio.TimeoutError:
+            error = TransportConnectionClosed(
+                f"no message arrived from the server within receive_timeout={self.receive_timeout}s"
+            )
+        except asyncio.CancelledError:
+            return
+        except Exception as exc:
+            log.exception("unexpected error in the receive loop")
+            error = ConnectionFailedBase(f"unexpected error in the receive loop: {exc!r}")
+        if isinstance(error, TransportProtocolError):
+            self._begin_shutdown(error, clean=False, close_code=handler.protocol_error_close_code)
+        else:
+            self._begin_shutdown(error, clean=False, close_code=1000)
+
+    async def _handle_event(self, event: Event, listeners: dict[int, ListenerQueue]) -> None:
+        kind = type(event)
+        if kind is Complete or kind is OperationError:
+            op_id: int = event.op_id  # type: ignore[union-attr]
+            listener = listeners.get(op_id)
+            if listener is None:
+                if op_id >= self.next_query_id:
+                    raise self._unknown_id(event)
+                return
+            if kind is Complete:
+                listener.put_nowait(_COMPLETE)
+            else:
+                errors: list[Any] = event.errors  # type: ignore[union-attr]
+                listener.set_exception_nowait(
+                    TransportQueryError(str(errors[0]), query_id=op_id, errors=errors)
+                )
+            return
+        if kind is ConnectionRejected:
+            raise TransportServerError(
+                f"the server reported a connection error: {event.payload!r}"  # type: ignore[union-attr]
+            )
+        if kind is Ack:
+            raise TransportProtocolError("the server sent a second connection_ack")
+        await self._handle_control(event)
+
+    async def _handle_control(self, event: Event) -> None:
+        kind = type(event)
+        if kind is Ping:
+            self.payloads["ping"] = event.payload  # type: ignore[union-attr]
+            self.ping_received.set()
+            if self.answer_pings and self._handler is not None:
+                frame = self._handler.pong()
+                if frame is not None:
+                    await self._send(frame)
+        elif kind is Pong:
+            self.payloads["pong"] = event.payload  # type: ignore[union-attr]
+            self.pong_received.set()
+        elif kind is ServerNotice:
+            log.warning(
+                "the server complained about the connection: %s",
+                elide(repr(event.payload)),  # type: ignore[union-attr]
+            )
+
+    def _unknown_id(self, event: Event) -> TransportProtocolError:
+        return TransportProtocolError(
+            f"the server sent {_describe(event)} for operation id "
+            f"{event.op_id}, which this connection never started"  # type: ignore[union-attr]
+        )
+
+    def _frame_error(self, kind: WSMsgType, data: Any, extra: Any, context: str) -> Exception:
+        if kind is WSMsgType.CLOSE:
+            code = data if isinstance(data, int) else None
+            reason = extra if isinstance(extra, str) else ""
+            return TransportConnectionClosed.from_close(code, reason, context=context)
+        if kind is WSMsgType.BINARY:
+            return TransportProtocolError(
+                f"the server sent a binary frame ({len(data)} bytes) {context}; "
+                "GraphQL over websocket uses text frames only"
+            )
+        if kind is WSMsgType.ERROR:
+            code = getattr(data, "code", None)
+            if code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
+                return TransportConnectionClosed(
+                    f"the server sent a message larger than max_msg_size={self.max_msg_size} "
+                    f"bytes {context}; raise max_msg_size if such messages are expected",
+                    code=1009,
+                    reason="message too big",
+                )
+            return TransportProtocolError(f"invalid websocket frame {context}: {data}")
+        return TransportConnectionClosed.from_close(None, "", context=context)
+
+    # ----------------------------------------------------------------- timers
+
+    async def _ping_loop(self, interval: float) -> None:
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                self.pong_received.clear()
+                await self.send_ping()
+                try:
+                    await asyncio.wait_for(self.pong_received.wait(), self.pong_timeout)
+                except asyncio.TimeoutError:
+                    self._begin_shutdown(
+                        TransportServerError(
+                            f"no pong arrived within pong_timeout={self.pong_timeout}s of a ping"
+                        ),
+                        clean=False,
+                        close_code=1001,
+                    )
+                    return
+        except (asyncio.CancelledError, ConnectionFailedBase):
+            return
+        except Exception as exc:
+            self._begin_shutdown(exc, clean=False, close_code=1011)
+
+    async def _keep_alive_watchdog(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        seen = self._frames_received
+        last_seen_at = loop.time()
+        step = max(timeout / 4, 0.01)
+        try:
+            while True:
+                await asyncio.sleep(step)
+                now = loop.time()
+                if self._frames_received != seen:
+                    seen = self._frames_received
+                    last_seen_at = now
+                elif now - last_seen_at >= timeout:
+                    self._begin_shutdown(
+                        TransportServerError(
+                            "no message (keep-alive or other) arrived from the server within "
+                            f"keep_alive_timeout={timeout}s"
+                        ),
+                        clean=False,
+                        close_code=1001,
+                    )
+                    return
+        except asyncio.CancelledError:
+            return
+
+    # ------------------------------------------------------------- operations
+
+    async def subscribe(
+        self,
+        request: Any,
+        variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *,
+        send_stop: bool | None = True,
+        extensions: dict[str, Any] | None = None,
+    ) -> AsyncGenerator[ExecutionResult, None]:
+        """Run an operation and yield each of its results until it completes.
+
+        Works with both call styles: gql 4's ``subscribe(GraphQLRequest)`` and
+        gql 3.5's ``subscribe(document, variable_values=, operation_name=)``.
+        Leaving the loop early (``break``, an exception, cancelling the task)
+        tells the server to stop the operation unless ``send_stop`` is false.
+
+        Args:
+            request: A ``GraphQLRequest``, a ``DocumentNode`` or query text.
+            variable_values: Variables (override the request's).
+            operation_name: Operation name (overrides the request's).
+            send_stop: Send ``stop``/``complete`` when left early.
+            extensions: Request extensions (override the request's).
+
+        Yields:
+            Each ``ExecutionResult``; one whose ``errors`` is set is a normal
+            result, not the end.
+
+        Raises:
+            TransportQueryError: The server ended the operation with ``error``.
+            TransportConnectionFailed: The connection broke (after every result
+                received before the break was yielded).
+            TransportClosed: :meth:`close` was called meanwhile.
+        """
+        payload = build_payload(request, variable_values, operation_name, extensions)
+        handler = self._running()
+        op_id = self.next_query_id
+        self.next_query_id = op_id + 1
+        listener = ListenerQueue(op_id, send_stop is True)
+        listeners = self.listeners
+        listeners[op_id] = listener
+        try:
+            await self._send(handler.start(op_id, payload))
+            while True:
+                answer_type, result = await listener.get()
+                if result is not None:
+                    yield result
+                elif answer_type == "complete":
+                    return
+        except (asyncio.CancelledError, GeneratorExit):
+            if listener.send_stop:
+                listener.send_stop = False
+                await self._send_stop(handler, op_id)
+            raise
+        finally:
+            if listeners.get(op_id) is listener:
+                del listeners[op_id]
+
+    async def _send_stop(self, handler: ProtocolHandler, op_id: int) -> None:
+        if self._state is not State.OPEN:
+            return
+        try:
+            await self._send(handler.stop(op_id))
+        except ConnectionFailedBase:
+            log.debug("could not send the stop of operation %d", op_id, exc_info=True)
+
+    async def execute(
+        self,
+        request: Any,
+        variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *,
+        extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """Run an operation and return its first result.
+
+        No stop message is sent: the operation is expected to complete by
+        itself (queries and mutations do).
+
+        Args:
+            request: A ``GraphQLRequest``, a ``DocumentNode`` or query text.
+            variable_values: Variables (override the request's).
+            operation_name: Operation name (overrides the request's).
+            extensions: Request extensions (override the request's).
+
+        Returns:
+            The first ``ExecutionResult`` the server sent.
+
+        Raises:
+            TransportQueryError: The server answered with ``error``, or
+                completed without any result.
+        """
+        results = self.subscribe(
+            request, variable_values, operation_name, send_stop=False, extensions=extensions
+        )
+        try:
+            async for result in results:
+                return result
+        finally:
+            await results.aclose()
+        raise TransportQueryError("Query completed without any answer received from the server")
+
+    def _running(self) -> ProtocolHandler:
+        if self._state is not State.OPEN:
+            if self.close_exception is not None:
+                raise ConnectionFailedBase(
+                    f"the transport is not connected: {self.close_exception}"
+                ) from self.close_exception
+            raise ConnectionFailedBase(
+                "the transport is not connected; call connect() first "
+                "(or use 'async with Client(transport=...)')"
+            )
+        return self._live()[1]
+
+    # ---------------------------------------------------------------- closing
+
+    async def close(self) -> None:
+        """Close the connection: stop every operation, then close the websocket.
+
+        Sends a stop for each running operation, ``connection_terminate`` where
+        the subprotocol has it, and a close frame with code 1000.  Every
+        running operation then raises :class:`~gql.transport.exceptions.TransportClosed`
+        after its queued results.  Safe to call at any time, also twice and
+        while connecting; returns once no task of the transport is left.
+        """
+        if self._state in (State.CONNECTING, State.INITIALIZING):
+            connect_task = self._connect_task
+            if connect_task is not None and connect_task is not asyncio.current_task():
+                self._close_requested = True
+                connect_task.cancel()
+                await asyncio.wait([connect_task], timeout=self.close_timeout)
+            return
+        if self._state is State.OPEN:
+            task = self._begin_shutdown(
+                TransportClosed("Transport closed by user"), clean=True, close_code=1000
+            )
+        elif self._shutdown_task is not None:
+            task = self._shutdown_task
+        else:
+            return
+        await self._wait_shutdown(task)
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is closed (at most ``close_timeout`` seconds)."""
+        task = self._shutdown_task
+        if task is not None:
+            await self._wait_shutdown(task)
+
+    async def _wait_shutdown(self, task: asyncio.Task[None]) -> None:
+        done, _ = await asyncio.wait([task], timeout=self.close_timeout)
+        if not done:
+            log.warning("closing took longer than close_timeout=%ss", self.close_timeout)
+
+    def _begin_shutdown(
+        self, error: Exception, *, clean: bool, close_code: int
+    ) -> asyncio.Task[None]:
+        if self._shutdown_task is None:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("closing: %r", error)
+            self._set_state(State.CLOSING)
+            self.close_exception = error
+            self._shutdown_task = asyncio.ensure_future(
+                self._shutdown(error, clean=clean, close_code=close_code)
+            )
+        return self._shutdown_task
+
+    async def _shutdown(self, error: Exception, *, clean: bool, close_code: int) -> None:
+        try:
+            timers, self._timer_tasks = self._timer_tasks, []
+            for timer in timers:
+                timer.cancel()
+            if timers:
+                await asyncio.wait(timers)
+            websocket, handler = self.websocket, self._handler
+            if clean and websocket is not None and handler is not None:
+                await self._say_goodbye(handler)
+            # Stop reading before closing: a close() racing a pending receive()
+            # would be completed by aiohttp with code 1000, not ours.
+            receive_task, self._receive_task = self._receive_task, None
+            if receive_task is not None:
+                if not receive_task.done():
+                    receive_task.cancel()
+                await asyncio.wait([receive_task])
+            if websocket is not None:
+                try:
+                    await asyncio.wait_for(websocket.close(code=close_code), self.close_timeout)
+                except (Exception, asyncio.TimeoutError):
+                    log.debug("closing the websocket failed", exc_info=True)
+            for listener in self.listeners.values():
+                listener.set_exception_nowait(error)
+            await self._release_session()
+        except Exception:
+            log.exception("unexpected error while closing the transport")
+        finally:
+            self.websocket = None
+            self._handler = None
+            self._shutdown_task = None
+            self._set_state(State.CLOSED)
+
+    async def _say_goodbye(self, handler: ProtocolHandler) -> None:
+        try:
+            for op_id, listener in list(self.listeners.items()):
+                if listener.send_stop:
+                    listener.send_stop = False
+                    await self._send(handler.stop(op_id))
+            goodbye = handler.terminate()
+            if goodbye is not None:
+                await self._send(goodbye)
+        except ConnectionFailedBase:
+            log.debug("could not say goodbye to the server", exc_info=True)
+
+    async def _release_session(self) -> None:
+        session, self.session = self.session, None
+        if session is None or session is self._user_session:
+            return
+        try:
+            await asyncio.wait_for(session.close(), self.ssl_close_timeout)
+        except (Exception, asyncio.TimeoutError):
+            log.debug("closing the aiohttp session failed", exc_info=True)
+
+
+def _response_headers(websocket: ClientWebSocketResponse) -> dict[str, str]:
+    # aiohttp has no public accessor for the handshake response's headers; this
+    # only reads them.
+    response = getattr(websocket, "_response", None)
+    headers = getattr(response, "headers", None)
+    return dict(headers) if headers is not None else {}
+
+
+def _safe_url(url: str) -> str:
+    # Credentials may sit in the user-info or the query string; keep them out
+    # of messages and logs.
+    parsed = URL(url)
+    return str(parsed.with_user(None).with_query(None).with_fragment(None))
+
+
+def _describe(event: Event) -> str:
+    names = {
+        Ack: "connection_ack",
+        Next: "a result",
+        OperationError: "an error",
+        Complete: "complete",
+        Ping: "ping",
+        Pong: "pong",
+        KeepAlive: "a keep-alive",
+        ConnectionRejected: "connection_error",
+        ServerNotice: "an error without id",
+    }
+    return names.get(type(event), type(event).__name__)
