@@ -1,0 +1,36 @@
+"""Shared fixtures: the task-leak check and servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.task_leaks import tasks_left_running
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Only coroutine tests get the leak check: a function-scoped async fixture
+    # on plain tests would give every hypothesis test an event loop it does not use.
+    for item in items:
+        function = getattr(item, "obj", None)
+        if function is not None and inspect.iscoroutinefunction(function):
+            fixturenames = getattr(item, "fixturenames", None)
+            if fixturenames is not None and "_no_task_left" not in fixturenames:
+                fixturenames.insert(0, "_no_task_left")
+
+
+@pytest.fixture
+async def _no_task_left() -> AsyncIterator[None]:
+    yield
+    left = tasks_left_running()
+    if left:
+        for task in left:
+            task.cancel()
+        await asyncio.wait(left, timeout=5)
+        pytest.fail(f"the test left {len(left)} task(s) of the package running: {left!r}")
+
+
+pytest_plugins = ("pytester",)

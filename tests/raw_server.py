@@ -1,0 +1,88 @@
+"""A bare TCP server on 127.0.0.1 that speaks just enough HTTP for handshake faults.
+
+The aiohttp-based test servers always negotiate correctly; these cases need a
+server that answers the upgrade with a subprotocol that was never offered, or
+never answers at all, or goes silent after the upgrade (no PONG frames).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class RawServer:
+    """Accepts connections and handles them as configured.
+
+    Args:
+        answer_handshake: Whether to answer the HTTP upgrade at all.
+        subprotocol: The Sec-WebSocket-Protocol to answer with (``None``: none).
+    """
+
+    def __init__(self, *, answer_handshake: bool = True, subprotocol: str | None = None) -> None:
+        self.answer_handshake = answer_handshake
+        self.subprotocol = subprotocol
+        self.requests: list[str] = []
+        self.port = 0
+        self._writers: list[asyncio.StreamWriter] = []
+        self._handlers: set[asyncio.Task[None]] = set()
+        self.connected = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.append(writer)
+        self.connected.set()
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            self.requests.append(head.decode("latin-1"))
+            if not self.answer_handshake:
+                await reader.read()  # until the client gives up
+                return
+            key = ""
+            for line in head.decode("latin-1").split("\r\n"):
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "sec-websocket-key":
+                    key = value.strip()
+            accept = base64.b64encode(hashlib.sha1((key + _WS_GUID).encode()).digest()).decode()
+            lines = [
+                "HTTP/1.1 101 Switching Protocols",
+                "Upgrade: websocket",
+                "Connection: Upgrade",
+                f"Sec-WebSocket-Accept: {accept}",
+            ]
+            if self.subprotocol is not None:
+                lines.append(f"Sec-WebSocket-Protocol: {self.subprotocol}")
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+            await writer.drain()
+            await reader.read()  # swallow everything, answer nothing
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        finally:
+            writer.close()
+
+    def _track(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.ensure_future(self._handle(reader, writer))
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[RawServer]:
+        server = await asyncio.start_server(self._track, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        try:
+            yield self
+        finally:
+            server.close()
+            for writer in self._writers:
+                writer.close()
+            if self._handlers:
+                await asyncio.wait(self._handlers, timeout=5)
+            await server.wait_closed()

@@ -1,0 +1,38 @@
+"""The suite's own guard: a test that leaves a task of the package running fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CONFTEST = (Path(__file__).parent / "conftest.py").read_text()
+
+LEAKY_TEST = """
+from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport
+from gql_aiohttp_websockets.testing import GraphQLWebsocketServer, example_schema
+
+
+async def test_forgets_to_close():
+    async with GraphQLWebsocketServer(example_schema()) as server:
+        transport = AIOHTTPWebsocketsTransport(url=server.url)
+        await transport.connect()
+
+
+async def test_closes():
+    async with GraphQLWebsocketServer(example_schema()) as server:
+        transport = AIOHTTPWebsocketsTransport(url=server.url)
+        await transport.connect()
+        await transport.close()
+"""
+
+
+def test_a_leaked_task_fails_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST.replace('\npytest_plugins = ("pytester",)\n', "\n"))
+    pytester.makepyfile(test_leaky=LEAKY_TEST)
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*left 1 task(s) of the package running*"])

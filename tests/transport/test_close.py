@@ -1,0 +1,183 @@
+"""close(), a connection that drops or is closed by the server, and connecting again."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from gql.transport.exceptions import TransportClosed
+
+from gql_aiohttp_websockets import (
+    AIOHTTPWebsocketsTransport,
+    State,
+    TransportConnectionClosed,
+    TransportConnectionFailed,
+)
+from gql_aiohttp_websockets.testing import (
+    GraphQLWebsocketServer,
+    ScriptedWebsocketServer,
+    scaled_timeout,
+)
+from tests.helpers import doc, within
+from tests.transport.conftest import MakeTransport
+
+STOP_TYPE = {"graphql-transport-ws": "complete", "graphql-ws": "stop"}
+NEXT_TYPE = {"graphql-transport-ws": "next", "graphql-ws": "data"}
+
+
+async def start_streams(
+    transport: AIOHTTPWebsocketsTransport, count: int
+) -> list[asyncio.Task[Any]]:
+    """Start ``count`` endless subscriptions, each collecting into a list until it fails."""
+    firsts = [asyncio.Event() for _ in range(count)]
+
+    async def consume(index: int) -> list[Any]:
+        seen: list[Any] = []
+        try:
+            async for result in transport.subscribe(
+                doc("subscription { countdown(from: 100000, delay_ms: 20) }")
+            ):
+                seen.append(result.data)
+                firsts[index].set()
+        except Exception as exc:
+            return [seen, exc]
+        return [seen, None]
+
+    tasks = [asyncio.ensure_future(consume(i)) for i in range(count)]
+    await within(asyncio.gather(*(first.wait() for first in firsts)))
+    return tasks
+
+
+async def test_close_stops_operations_and_fails_them_with_transport_closed(
+    transport: AIOHTTPWebsocketsTransport, server: GraphQLWebsocketServer, subprotocol: str
+) -> None:
+    tasks = await start_streams(transport, 3)
+    await within(transport.close())
+    outcomes = await within(asyncio.gather(*tasks))
+    for seen, error in outcomes:
+        assert seen, "results received before close() are delivered"
+        assert isinstance(error, TransportClosed)
+    record = server.connections[0]
+    code = await record.wait_closed(scaled_timeout(5))
+    assert code == 1000
+    stops = record.messages_of_type(STOP_TYPE[subprotocol])
+    assert sorted(m["id"] for m in stops) == ["1", "2", "3"]
+    if subprotocol == "graphql-ws":
+        assert record.received[-1] == {"type": "connection_terminate"}
+    assert transport.state is State.CLOSED
+    assert transport.listeners == {}
+
+
+async def test_close_twice_and_wait_closed(transport: AIOHTTPWebsocketsTransport) -> None:
+    await within(asyncio.gather(transport.close(), transport.close()))
+    await within(transport.close())
+    await within(transport.wait_closed())
+    assert transport.state is State.CLOSED
+
+
+async def test_close_of_a_never_connected_transport_does_nothing(
+    make_transport: MakeTransport,
+) -> None:
+    transport = make_transport("ws://127.0.0.1:9/graphql")
+    await within(transport.close())
+    await within(transport.wait_closed())
+    assert transport.state is State.CLOSED
+
+
+async def test_connecting_again_after_close_restarts_ids(
+    transport: AIOHTTPWebsocketsTransport, server: GraphQLWebsocketServer
+) -> None:
+    await within(transport.execute(doc("{ hello }")))
+    await within(transport.execute(doc("{ hello }")))
+    await within(transport.close())
+    await within(transport.connect())
+    await within(transport.execute(doc("{ hello }")))
+    second = server.connections[1]
+    assert [m.get("id") for m in second.received] == [None, "1"]
+
+
+async def test_using_a_closed_transport_fails_clearly(
+    transport: AIOHTTPWebsocketsTransport,
+) -> None:
+    await within(transport.close())
+    with pytest.raises(TransportConnectionFailed, match="not connected"):
+        await transport.execute(doc("{ hello }"))
+
+
+@pytest.mark.parametrize(
+    ("code", "meaning"),
+    [
+        (1000, "Normal Closure"),
+        (1001, "Going Away"),
+        (1011, "Internal Error"),
+        (4400, "Bad Request"),
+        (4409, "Subscriber Already Exists"),
+        (4500, "Internal Server Error"),
+    ],
+)
+async def test_a_server_close_mid_stream_fails_every_operation_after_its_results(
+    make_transport: MakeTransport, subprotocol: str, code: int, meaning: str
+) -> None:
+    async def two_results_then_close(conn: Any) -> None:
+        await conn.accept_init()
+        first = await conn.receive_json()
+        second = await conn.receive_json()
+        for op in (first, second):
+            await conn.send_json(
+                {"type": NEXT_TYPE[conn.subprotocol], "id": op["id"], "payload": {"data": {"n": 1}}}
+            )
+        await conn.close(code, "bye now")
+
+    async with ScriptedWebsocketServer(
+        two_results_then_close, subprotocols=(subprotocol,)
+    ) as server:
+        transport = make_transport(server.url)
+        await within(transport.connect())
+        outcomes = await within(asyncio.gather(*(consume_all(transport) for _ in range(2))))
+        for seen, error in outcomes:
+            assert seen == [{"n": 1}]
+            assert isinstance(error, TransportConnectionClosed)
+            assert isinstance(error, TransportConnectionFailed)
+            assert error.code == code
+            assert error.reason == "bye now"
+            assert f"code {code} ({meaning})" in str(error)
+        await within(transport.wait_closed())
+        assert transport.state is State.CLOSED
+        assert transport.session is None
+        assert isinstance(transport.close_exception, TransportConnectionClosed)
+
+
+async def consume_all(transport: AIOHTTPWebsocketsTransport) -> list[Any]:
+    seen: list[Any] = []
+    try:
+        async for result in transport.subscribe(doc("subscription { countdown(from: 5) }")):
+            seen.append(result.data)
+    except Exception as exc:
+        return [seen, exc]
+    return [seen, None]
+
+
+async def test_a_dropped_connection_fails_every_operation_after_its_results(
+    make_transport: MakeTransport, subprotocol: str
+) -> None:
+    async def result_then_drop(conn: Any) -> None:
+        await conn.accept_init()
+        op = await conn.receive_json()
+        await conn.send_json(
+            {"type": NEXT_TYPE[conn.subprotocol], "id": op["id"], "payload": {"data": {"n": 7}}}
+        )
+        await conn.drop()
+
+    async with ScriptedWebsocketServer(result_then_drop, subprotocols=(subprotocol,)) as server:
+        transport = make_transport(server.url)
+        await within(transport.connect())
+        seen, error = await within(consume_all(transport))
+        assert seen == [{"n": 7}]
+        assert isinstance(error, TransportConnectionClosed)
+        assert error.code is None
+        assert "without a close frame" in str(error)
+        await within(transport.wait_closed())
+        # and the transport can connect again
+        await within(transport.connect())
+        assert transport.state is State.OPEN
