@@ -1,0 +1,56 @@
+"""classify_close_code and the close-code exception."""
+
+from __future__ import annotations
+
+import pytest
+from gql.transport.exceptions import TransportClosed
+
+from gql_aiohttp_websockets import (
+    TransportConnectionClosed,
+    TransportConnectionFailed,
+    classify_close_code,
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "meaning", "retryable"),
+    [
+        (1000, "Normal Closure", True),
+        (1001, "Going Away", True),
+        (1006, "Abnormal Closure", True),
+        (1009, "Message Too Big", False),
+        (1011, "Internal Error", True),
+        (4400, "Bad Request", False),
+        (4401, "Unauthorized", False),
+        (4403, "Forbidden", True),
+        (4406, "Subprotocol Not Acceptable", False),
+        (4408, "Connection Initialisation Timeout", True),
+        (4409, "Subscriber Already Exists", False),
+        (4429, "Too Many Initialisation Requests", False),
+        (4500, "Internal Server Error", False),
+        (4504, "Connection Acknowledgement Timeout", True),
+        (4999, "Application Error", False),
+        (3000, "Unknown", False),
+        (None, "Connection Lost", True),
+    ],
+)
+def test_classification(code: int | None, meaning: str, retryable: bool) -> None:
+    info = classify_close_code(code)
+    assert (info.code, info.meaning, info.retryable) == (code, meaning, retryable)
+
+
+def test_the_exception_is_what_gql_users_catch() -> None:
+    error = TransportConnectionClosed.from_close(
+        4409, "Subscriber for 1 already exists", context=""
+    )
+    assert isinstance(error, TransportConnectionFailed)
+    assert error.code == 4409
+    assert error.reason == "Subscriber for 1 already exists"
+    assert error.retryable is False
+    assert "4409 (Subscriber Already Exists)" in str(error)
+    try:
+        from gql.transport.exceptions import TransportConnectionFailed as GqlFailed
+    except ImportError:  # gql 3.5
+        assert isinstance(error, TransportClosed)
+    else:
+        assert isinstance(error, GqlFailed)

@@ -1,0 +1,89 @@
+"""ListenerQueue: ordering, and errors raised only after the results queued before them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from graphql import ExecutionResult
+
+from gql_aiohttp_websockets import ListenerQueue
+from tests.helpers import within
+
+
+def result(n: int) -> ExecutionResult:
+    return ExecutionResult(data={"n": n})
+
+
+async def waiting_get(queue: ListenerQueue) -> asyncio.Task[object]:
+    """Start a consumer and return once it is blocked inside ``get()``."""
+    started = asyncio.Event()
+
+    async def consume() -> object:
+        started.set()
+        return await queue.get()
+
+    task = asyncio.ensure_future(consume())
+    # set() wakes us only after consume() ran on into get() and blocked there.
+    await within(started.wait())
+    return task
+
+
+async def test_items_come_out_in_order() -> None:
+    queue = ListenerQueue(1, send_stop=True)
+    for n in range(3):
+        await queue.put(("data", result(n)))
+    got = [await queue.get() for _ in range(3)]
+    assert [item[1].data for item in got] == [{"n": 0}, {"n": 1}, {"n": 2}]  # type: ignore[union-attr]
+    assert queue.query_id == 1
+    assert queue.send_stop is True
+
+
+async def test_an_exception_comes_after_the_queued_results() -> None:
+    queue = ListenerQueue(1, send_stop=True)
+    await queue.put(("data", result(1)))
+    await queue.set_exception(RuntimeError("broken"))
+    assert queue.send_stop is False
+    assert (await queue.get())[1] == result(1)
+    with pytest.raises(RuntimeError, match="broken"):
+        await queue.get()
+    with pytest.raises(RuntimeError, match="broken"):
+        await queue.get()
+
+
+async def test_nothing_is_queued_after_complete_or_an_exception() -> None:
+    queue = ListenerQueue(1, send_stop=True)
+    queue.put_nowait(("complete", None))
+    queue.put_nowait(("data", result(9)))
+    assert len(queue) == 1
+    assert await queue.get() == ("complete", None)
+    assert queue.send_stop is False
+
+    failed = ListenerQueue(2, send_stop=False)
+    failed.set_exception_nowait(ValueError("first"))
+    failed.set_exception_nowait(ValueError("second"))
+    failed.put_nowait(("data", result(1)))
+    with pytest.raises(ValueError, match="first"):
+        await failed.get()
+
+
+async def test_a_waiting_consumer_is_woken_by_put_and_by_an_exception() -> None:
+    queue = ListenerQueue(1, send_stop=True)
+    waiting = await waiting_get(queue)
+    queue.put_nowait(("data", result(5)))
+    assert (await within(waiting))[1] == result(5)  # type: ignore[index]
+
+    waiting = await waiting_get(queue)
+    queue.set_exception_nowait(KeyError("gone"))
+    with pytest.raises(KeyError):
+        await within(waiting)
+
+
+async def test_a_cancelled_get_leaves_the_queue_usable() -> None:
+    queue = ListenerQueue(1, send_stop=True)
+    waiting = await waiting_get(queue)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    queue.put_nowait(("data", result(2)))
+    assert (await within(queue.get()))[1] == result(2)
