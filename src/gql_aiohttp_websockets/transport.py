@@ -16,7 +16,7 @@ from ssl import SSLContext
 from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
-from aiohttp import BasicAuth, ClientWSTimeout, Fingerprint, WSMsgType
+from aiohttp import BasicAuth, ClientWSTimeout, Fingerprint, WSMsgType, hdrs
 from aiohttp.typedefs import LooseHeaders, StrOrURL
 from gql.transport.async_transport import AsyncTransport
 from gql.transport.exceptions import (
@@ -27,6 +27,7 @@ from gql.transport.exceptions import (
     TransportServerError,
 )
 from graphql import ExecutionResult
+from multidict import CIMultiDict
 from yarl import URL
 
 from .exceptions import ConnectionFailedBase, TransportConnectionClosed
@@ -337,14 +338,14 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             session = aiohttp.ClientSession(**self.client_session_args)
         self.session = session
         kwargs: dict[str, Any] = {
-            "headers": self.headers,
-            "auth": self.auth,
+            "headers": _with_credentials(self.headers, hdrs.AUTHORIZATION, self.auth),
             "heartbeat": self.heartbeat,
             "origin": self.origin,
             "params": self.params,
             "proxy": self.proxy,
-            "proxy_auth": self.proxy_auth,
-            "proxy_headers": self.proxy_headers,
+            "proxy_headers": _with_credentials(
+                self.proxy_headers, hdrs.PROXY_AUTHORIZATION, self.proxy_auth
+            ),
             "timeout": ClientWSTimeout(
                 ws_receive=self.receive_timeout, ws_close=self.websocket_close_timeout
             ),
@@ -463,6 +464,10 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         try:
             await websocket.send_str(frame)
         except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
+            if self.close_exception is not None:
+                raise ConnectionFailedBase(
+                    f"could not send to the server: the connection closed: {self.close_exception}"
+                ) from self.close_exception
             raise ConnectionFailedBase(f"could not send to the server: {exc}") from exc
 
     async def send_ping(self, payload: Any = None) -> None:
@@ -626,9 +631,9 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             while True:
                 await asyncio.sleep(interval)
                 self.pong_received.clear()
-                await self.send_ping()
                 try:
-                    await asyncio.wait_for(self.pong_received.wait(), self.pong_timeout)
+                    # The send counts too: a server that stopped reading blocks it.
+                    await asyncio.wait_for(self._ping_and_wait(), self.pong_timeout)
                 except asyncio.TimeoutError:
                     self._begin_shutdown(
                         TransportServerError(
@@ -642,6 +647,10 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             return
         except Exception as exc:
             self._begin_shutdown(exc, clean=False, close_code=1011)
+
+    async def _ping_and_wait(self) -> None:
+        await self.send_ping()
+        await self.pong_received.wait()
 
     async def _keep_alive_watchdog(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()
@@ -844,7 +853,10 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                 await asyncio.wait(timers)
             websocket, handler = self.websocket, self._handler
             if clean and websocket is not None and handler is not None:
-                await self._say_goodbye(handler)
+                try:
+                    await asyncio.wait_for(self._say_goodbye(handler), self.close_timeout)
+                except asyncio.TimeoutError:
+                    log.debug("the server did not take our goodbye within close_timeout")
             # Stop reading before closing: a close() racing a pending receive()
             # would be completed by aiohttp with code 1000, not ours.
             receive_task, self._receive_task = self._receive_task, None
@@ -888,6 +900,20 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             await asyncio.wait_for(session.close(), self.ssl_close_timeout)
         except (Exception, asyncio.TimeoutError):
             log.debug("closing the aiohttp session failed", exc_info=True)
+
+
+def _with_credentials(
+    headers: LooseHeaders | None, name: str, credentials: BasicAuth | None
+) -> CIMultiDict[str] | None:
+    # aiohttp 3.14 deprecates its auth= and proxy_auth= arguments; the header
+    # they stand for is sent the same way, without a warning for gql users.
+    if credentials is None:
+        return None if headers is None else CIMultiDict(headers)
+    merged: CIMultiDict[str] = CIMultiDict(headers or {})
+    if name in merged:
+        raise ValueError(f"pass either the {name} header or its BasicAuth argument, not both")
+    merged[name] = credentials.encode()
+    return merged
 
 
 def _response_headers(websocket: ClientWebSocketResponse) -> dict[str, str]:
