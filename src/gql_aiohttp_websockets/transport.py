@@ -9,8 +9,10 @@ knows about the wire format it asks of a protocol handler (``protocols/``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import socket
 from collections.abc import AsyncGenerator, Collection, Mapping
 from ssl import SSLContext
 from typing import TYPE_CHECKING, Any, Literal
@@ -245,6 +247,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         self._state = State.CLOSED
         self._response_headers: dict[str, str] = {}
         self._handler: ProtocolHandler | None = None
+        self._socket: socket.socket | None = None
         self._receive_task: asyncio.Task[None] | None = None
         self._timer_tasks: list[asyncio.Task[None]] = []
         self._shutdown_task: asyncio.Task[None] | None = None
@@ -303,14 +306,24 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         self.payloads = {}
         self.close_exception = None
         try:
-            await asyncio.wait_for(self._open_websocket(), self.connect_timeout)
-            self._set_state(State.INITIALIZING)
-            try:
-                await asyncio.wait_for(self._initialize(), self.ack_timeout)
-            except asyncio.TimeoutError:
-                raise AckTimeoutError(
-                    f"the server sent no connection_ack within ack_timeout={self.ack_timeout}s"
-                ) from None
+            offer = self.subprotocols
+            while True:
+                try:
+                    await self._connect_once(offer)
+                    break
+                except TransportConnectionClosed as exc:
+                    retry_offer = self._offer_after_refusal(offer, exc)
+                    if not retry_offer:
+                        raise
+                    log.info(
+                        "the server closed with 1002 right after agreeing to %r; "
+                        "connecting again offering %s",
+                        self.subprotocol,
+                        ", ".join(retry_offer),
+                    )
+                    await self._abort_connect(1000)
+                    self._set_state(State.CONNECTING)
+                    offer = retry_offer
         except asyncio.CancelledError:
             await self._abort_connect(4499)
             if self._close_requested:
@@ -331,25 +344,53 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             self._connect_task = None
         self._start_running()
 
-    async def _open_websocket(self) -> None:
+    async def _connect_once(self, offer: tuple[str, ...]) -> None:
+        await asyncio.wait_for(self._open_websocket(offer), self.connect_timeout)
+        self._set_state(State.INITIALIZING)
+        try:
+            await asyncio.wait_for(self._initialize(), self.ack_timeout)
+        except asyncio.TimeoutError:
+            raise AckTimeoutError(
+                f"the server sent no connection_ack within ack_timeout={self.ack_timeout}s"
+            ) from None
+
+    def _offer_after_refusal(
+        self, offer: tuple[str, ...], error: TransportConnectionClosed
+    ) -> tuple[str, ...]:
+        # subscriptions-transport-ws (ws 7) echoes the client's first offer even
+        # when it cannot speak it, then closes with 1002 Protocol Error.  gql
+        # offered the legacy protocol first and never met this; offering the
+        # rest again keeps the migration a one-line change for such servers.
+        if error.code != 1002 or self.subprotocol not in offer or len(offer) < 2:
+            return ()
+        return tuple(name for name in offer if name != self.subprotocol)
+
+    async def _open_websocket(self, offer: tuple[str, ...]) -> None:
         if self._user_session is not None:
             session = self._user_session
         else:
             session = aiohttp.ClientSession(**self.client_session_args)
         self.session = session
+        headers = _with_credentials(self.headers, hdrs.AUTHORIZATION, self.auth)
+        proxy_headers = _with_credentials(
+            self.proxy_headers, hdrs.PROXY_AUTHORIZATION, self.proxy_auth
+        )
+        if self.proxy_auth is not None and URL(self.url).scheme in ("ws", "http"):
+            # Without TLS aiohttp forwards the request itself instead of opening
+            # a CONNECT tunnel, and sends proxy_headers only with CONNECT.
+            headers = CIMultiDict(headers or {})
+            headers[hdrs.PROXY_AUTHORIZATION] = self.proxy_auth.encode()
         kwargs: dict[str, Any] = {
-            "headers": _with_credentials(self.headers, hdrs.AUTHORIZATION, self.auth),
+            "headers": headers,
             "heartbeat": self.heartbeat,
             "origin": self.origin,
             "params": self.params,
             "proxy": self.proxy,
-            "proxy_headers": _with_credentials(
-                self.proxy_headers, hdrs.PROXY_AUTHORIZATION, self.proxy_auth
-            ),
+            "proxy_headers": proxy_headers,
             "timeout": ClientWSTimeout(
                 ws_receive=self.receive_timeout, ws_close=self.websocket_close_timeout
             ),
-            "protocols": self.subprotocols,
+            "protocols": offer,
             "max_msg_size": self.max_msg_size,
         }
         if self.ssl is not None:
@@ -373,25 +414,26 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                 f"{exc.__class__.__name__}: {exc}"
             ) from exc
         self.websocket = websocket
+        self._socket = websocket.get_extra_info("socket")
         self._response_headers = _response_headers(websocket)
-        self.subprotocol = self._negotiated_subprotocol(websocket)
+        self.subprotocol = self._negotiated_subprotocol(offer)
         handler_class = get_protocol(self.subprotocol)
         assert handler_class is not None  # the offer only holds registered names
         self._handler = handler_class(
             json_serialize=self.json_serialize, json_deserialize=self.json_deserialize
         )
 
-    def _negotiated_subprotocol(self, websocket: ClientWebSocketResponse) -> str:
+    def _negotiated_subprotocol(self, offer: tuple[str, ...]) -> str:
         # aiohttp drops a subprotocol answer that was not offered, so read the header.
         answered = self._response_headers.get("Sec-WebSocket-Protocol", "").strip()
         if not answered:
-            chosen = protocol_for_unnegotiated(self.subprotocols)
+            chosen = protocol_for_unnegotiated(offer)
             log.debug("the server named no subprotocol; assuming %r", chosen)
             return chosen
-        if answered not in self.subprotocols:
+        if answered not in offer:
             raise TransportProtocolError(
                 f"the server chose subprotocol {answered!r}, which was not offered "
-                f"(offered: {', '.join(self.subprotocols)})"
+                f"(offered: {', '.join(offer)})"
             )
         return answered
 
@@ -426,10 +468,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
     async def _abort_connect(self, close_code: int) -> None:
         websocket, self.websocket = self.websocket, None
         if websocket is not None:
-            try:
-                await asyncio.wait_for(websocket.close(code=close_code), self.close_timeout)
-            except (Exception, asyncio.CancelledError):
-                log.debug("closing the websocket of a failed connect failed", exc_info=True)
+            await self._close_websocket(websocket, close_code, self.close_timeout)
         await self._release_session()
         self._handler = None
         self._set_state(State.CLOSED)
@@ -613,15 +652,21 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                 "GraphQL over websocket uses text frames only"
             )
         if kind is WSMsgType.ERROR:
-            code = getattr(data, "code", None)
-            if code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
+            if isinstance(data, aiohttp.WebSocketError):
+                if data.code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
+                    return TransportConnectionClosed(
+                        f"the server sent a message larger than max_msg_size={self.max_msg_size} "
+                        f"bytes {context}; raise max_msg_size if such messages are expected",
+                        code=1009,
+                        reason="message too big",
+                    )
+                return TransportProtocolError(f"invalid websocket frame {context}: {data}")
+            if isinstance(data, aiohttp.ServerTimeoutError):
                 return TransportConnectionClosed(
-                    f"the server sent a message larger than max_msg_size={self.max_msg_size} "
-                    f"bytes {context}; raise max_msg_size if such messages are expected",
-                    code=1009,
-                    reason="message too big",
+                    f"no PONG frame answered a heartbeat PING (heartbeat={self.heartbeat}s) "
+                    f"{context}; the connection is considered lost"
                 )
-            return TransportProtocolError(f"invalid websocket frame {context}: {data}")
+            return TransportConnectionClosed(f"the connection failed {context}: {data!r}")
         return TransportConnectionClosed.from_close(None, "", context=context)
 
     # ----------------------------------------------------------------- timers
@@ -827,9 +872,10 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             await self._wait_shutdown(task)
 
     async def _wait_shutdown(self, task: asyncio.Task[None]) -> None:
-        done, _ = await asyncio.wait([task], timeout=self.close_timeout)
-        if not done:
-            log.warning("closing took longer than close_timeout=%ss", self.close_timeout)
+        # The shutdown bounds each of its steps by close_timeout (and the session
+        # by ssl_close_timeout), so waiting for it is bounded too; shielded so
+        # that cancelling a close() does not abandon the cleanup halfway.
+        await asyncio.shield(task)
 
     def _begin_shutdown(
         self, error: Exception, *, clean: bool, close_code: int
@@ -845,6 +891,13 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         return self._shutdown_task
 
     async def _shutdown(self, error: Exception, *, clean: bool, close_code: int) -> None:
+        loop = asyncio.get_running_loop()
+        budget = self.close_timeout
+        deadline = None if budget is None else loop.time() + budget
+
+        def remaining() -> float | None:
+            return None if deadline is None else max(deadline - loop.time(), 0.0)
+
         try:
             timers, self._timer_tasks = self._timer_tasks, []
             for timer in timers:
@@ -854,21 +907,20 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             websocket, handler = self.websocket, self._handler
             if clean and websocket is not None and handler is not None:
                 try:
-                    await asyncio.wait_for(self._say_goodbye(handler), self.close_timeout)
+                    await asyncio.wait_for(self._say_goodbye(handler), remaining())
                 except asyncio.TimeoutError:
                     log.debug("the server did not take our goodbye within close_timeout")
-            # Stop reading before closing: a close() racing a pending receive()
-            # would be completed by aiohttp with code 1000, not ours.
+            # Closing while the receive loop waits wakes it (it returns in the
+            # CLOSING state) and lets aiohttp wait websocket_close_timeout for
+            # the server's close frame; close_timeout bounds the whole.
+            if websocket is not None:
+                await self._close_websocket(websocket, close_code, remaining())
             receive_task, self._receive_task = self._receive_task, None
             if receive_task is not None:
-                if not receive_task.done():
+                done, _ = await asyncio.wait([receive_task], timeout=remaining())
+                if not done:
                     receive_task.cancel()
-                await asyncio.wait([receive_task])
-            if websocket is not None:
-                try:
-                    await asyncio.wait_for(websocket.close(code=close_code), self.close_timeout)
-                except (Exception, asyncio.TimeoutError):
-                    log.debug("closing the websocket failed", exc_info=True)
+                    await asyncio.wait([receive_task])
             for listener in self.listeners.values():
                 listener.set_exception_nowait(error)
             await self._release_session()
@@ -879,6 +931,22 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             self._handler = None
             self._shutdown_task = None
             self._set_state(State.CLOSED)
+
+    async def _close_websocket(
+        self, websocket: ClientWebSocketResponse, code: int, timeout: float | None
+    ) -> None:
+        try:
+            await asyncio.wait_for(websocket.close(code=code), timeout)
+            return
+        except (Exception, asyncio.TimeoutError, asyncio.CancelledError):
+            log.debug("closing the websocket failed; cutting the connection", exc_info=True)
+        # A peer that stopped reading leaves our writes queued, and a graceful
+        # transport close waits for them to drain: shut the socket down so that
+        # every blocked send fails now.
+        sock, self._socket = self._socket, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     async def _say_goodbye(self, handler: ProtocolHandler) -> None:
         try:

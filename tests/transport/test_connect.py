@@ -89,7 +89,8 @@ async def test_a_subprotocol_that_was_not_offered_is_a_protocol_error(
     make_transport: MakeTransport,
 ) -> None:
     async with RawServer(subprotocol="graphql-sse").running() as server:
-        transport = make_transport(server.url)
+        # The raw server never answers our close frame: do not wait long for it.
+        transport = make_transport(server.url, websocket_close_timeout=0.2)
         with pytest.raises(TransportProtocolError, match="'graphql-sse', which was not offered"):
             await within(transport.connect())
         assert_nothing_open(transport)

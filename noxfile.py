@@ -1,0 +1,161 @@
+"""Development sessions: `python -m nox -l` lists them, `python -m nox` runs the defaults.
+
+Every session builds its own virtual environment with the interpreter nox runs
+under and reuses it on later runs.  `nox -s tests` runs the whole suite twice,
+under gql 4.x and under gql 3.5.x.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+from nox.command import CommandFailed
+from packaging.requirements import Requirement
+
+nox.needs_version = ">=2024.4.15"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["tests", "lint", "types"]
+
+ROOT = Path(__file__).resolve().parent
+INTEROP_DIR = ROOT / "tests" / "interop"
+REQUIRE_INTEROP_ENV = "GQL_AIOHTTP_WS_REQUIRE_INTEROP"
+
+GQL_4 = "gql>=4,<5"
+GQL_3_5 = "gql>=3.5,<3.6"
+
+LINT_PATHS = ("src", "tests", "examples", "benchmarks", "docs", "noxfile.py")
+
+
+def _extra_requirement(extra: str, name: str) -> str:
+    """Return the requirement for `name` listed in an optional-dependency group of pyproject."""
+    pyproject = nox.project.load_toml(ROOT / "pyproject.toml")
+    for requirement in pyproject["project"]["optional-dependencies"][extra]:
+        if Requirement(requirement).name.lower() == name:
+            return str(requirement)
+    raise LookupError(f"pyproject.toml has no {name!r} in the {extra!r} extra")
+
+
+def _interop_required() -> bool:
+    """Whether missing interop servers must fail the run (CI sets the variable to 1)."""
+    return os.environ.get(REQUIRE_INTEROP_ENV, "").strip() == "1"
+
+
+def _prepare_interop_servers(session: nox.Session, *, required: bool) -> None:
+    """Install the Node.js reference servers of tests/interop when they can be.
+
+    Runs `npm ci` when the lock file exists and node_modules is missing or older
+    than the lock file.  Without npm, or when the install fails, the interop
+    tests skip themselves, unless `required` (then the session fails here).
+    """
+    lock = INTEROP_DIR / "package-lock.json"
+    if not lock.exists():
+        if required:
+            session.error(f"{lock.relative_to(ROOT)} is missing: no interop servers to run")
+        return
+    installed = INTEROP_DIR / "node_modules" / ".package-lock.json"
+    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        if required:
+            session.error("node and npm are needed for the interop tests")
+        session.warn("node/npm not found: the interop tests will be skipped")
+        return
+    try:
+        with session.chdir(INTEROP_DIR):
+            session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+    except CommandFailed:
+        if required:
+            raise
+        session.warn("npm ci failed in tests/interop: the interop tests will be skipped")
+
+
+def _run_suite(session: nox.Session, gql_requirement: str) -> None:
+    session.install("-e", ".[test]", gql_requirement)
+    _prepare_interop_servers(session, required=_interop_required())
+    session.run("python", "-c", "import gql; print('gql', gql.__version__)")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(name="tests-4")
+def tests_gql4(session: nox.Session) -> None:
+    """Run the test suite under gql 4.x."""
+    _run_suite(session, GQL_4)
+
+
+@nox.session(name="tests-3.5")
+def tests_gql35(session: nox.Session) -> None:
+    """Run the test suite under gql 3.5.x."""
+    _run_suite(session, GQL_3_5)
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    """Run the test suite under gql 4.x, then under gql 3.5.x (arguments go to pytest)."""
+    session.notify("tests-4", posargs=session.posargs)
+    session.notify("tests-3.5", posargs=session.posargs)
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """Run only the interoperability tests against the Node.js reference servers."""
+    session.install("-e", ".[test]", GQL_4)
+    _prepare_interop_servers(session, required=True)
+    session.run(
+        "pytest",
+        *(session.posargs or ["tests/interop"]),
+        env={REQUIRE_INTEROP_ENV: "1"},
+    )
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Fuzz the protocol handlers with the `deep` hypothesis profile (many more examples)."""
+    session.install("-e", ".[test]", GQL_4)
+    session.run(
+        "pytest",
+        *(session.posargs or ["tests/protocols"]),
+        env={"HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE") or "deep"},
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style and formatting with ruff."""
+    session.install(_extra_requirement("lint", "ruff"))
+    paths = [path for path in LINT_PATHS if (ROOT / path).exists()]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+
+
+@nox.session
+def types(session: nox.Session) -> None:
+    """Type-check the package with mypy --strict."""
+    session.install("-e", ".[pytest,orjson]", GQL_4, _extra_requirement("lint", "mypy"))
+    session.run("mypy", "--strict", "src")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation; any warning (including a broken reference) fails."""
+    session.install("-e", ".[docs,pytest]", GQL_4)
+    session.run(
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+        *session.posargs,
+    )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmark against gql's transports (`-- --quick` for a short run, `-- --json PATH`)."""
+    session.install("-e", ".[orjson]", "gql[aiohttp,websockets]>=4,<5")
+    session.run("python", "benchmarks/run.py", *session.posargs)

@@ -1,0 +1,120 @@
+"""Fixtures for the interoperability tests: the Node.js reference servers.
+
+Each server is a ``node`` subprocess started once per session, in its own
+process group, on a loopback port the OS picks (its ``listening`` line names
+it), and stopped by its PID when the session ends.
+
+Without ``node`` or ``tests/interop/node_modules`` the tests are skipped with
+the reason; with ``GQL_AIOHTTP_WS_REQUIRE_INTEROP=1`` (set by CI, which runs
+``npm ci`` here) they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from gql_aiohttp_websockets.testing.timeouts import scaled_timeout
+
+from ._support import KEEPALIVE_INTERVAL, LEGACY_WS, TRANSPORT_WS, NodeServer, unavailable_reason
+
+REQUIRE_ENV = "GQL_AIOHTTP_WS_REQUIRE_INTEROP"
+
+GRAPHQL_WS = "graphql-ws"
+SUBSCRIPTIONS_TRANSPORT_WS = "subscriptions-transport-ws"
+SERVER_NAMES = (GRAPHQL_WS, SUBSCRIPTIONS_TRANSPORT_WS)
+
+
+@pytest.fixture(scope="session")
+def interop_available() -> None:
+    """Skip, or fail when interop is required, if the servers cannot run here."""
+    reason = unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get(REQUIRE_ENV, "").strip() == "1":
+        pytest.fail(f"{reason} ({REQUIRE_ENV}=1 requires the interop tests to run)")
+    pytest.skip(reason)
+
+
+def _run(
+    name: str, script: str, subprotocol: str, env: dict[str, str] | None = None
+) -> Iterator[NodeServer]:
+    server = NodeServer(name, script, subprotocol, env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        code = server.process.returncode if server.process is not None else None
+        if code not in (0, None):
+            sys.stderr.write(
+                f"\nthe {name} server exited with {code}; its last lines:\n{server.output_tail()}\n"
+            )
+
+
+def _interval_ms() -> str:
+    return str(max(1, round(scaled_timeout(KEEPALIVE_INTERVAL) * 1000)))
+
+
+@pytest.fixture(scope="session")
+def graphql_ws_server(interop_available: None) -> Iterator[NodeServer]:
+    """npm graphql-ws (subprotocol graphql-transport-ws) with the library defaults."""
+    yield from _run(GRAPHQL_WS, "graphql_ws_server.cjs", TRANSPORT_WS)
+
+
+@pytest.fixture(scope="session")
+def subscriptions_transport_ws_server(interop_available: None) -> Iterator[NodeServer]:
+    """npm subscriptions-transport-ws (legacy subprotocol graphql-ws), library defaults."""
+    yield from _run(SUBSCRIPTIONS_TRANSPORT_WS, "subscriptions_transport_ws_server.cjs", LEGACY_WS)
+
+
+@pytest.fixture(scope="session")
+def graphql_ws_keepalive_server(interop_available: None) -> Iterator[NodeServer]:
+    """graphql-ws sending protocol ``ping`` messages and websocket PING frames every ~150 ms."""
+    interval = _interval_ms()
+    yield from _run(
+        f"{GRAPHQL_WS}-keepalive",
+        "graphql_ws_server.cjs",
+        TRANSPORT_WS,
+        {"INTEROP_GQL_PING_MS": interval, "INTEROP_WS_PING_MS": interval},
+    )
+
+
+@pytest.fixture(scope="session")
+def subscriptions_transport_ws_keepalive_server(
+    interop_available: None,
+) -> Iterator[NodeServer]:
+    """subscriptions-transport-ws sending ``ka`` every ~150 ms."""
+    yield from _run(
+        f"{SUBSCRIPTIONS_TRANSPORT_WS}-keepalive",
+        "subscriptions_transport_ws_server.cjs",
+        LEGACY_WS,
+        {"INTEROP_KEEPALIVE_MS": _interval_ms()},
+    )
+
+
+_SERVER_FIXTURES = {
+    GRAPHQL_WS: "graphql_ws_server",
+    SUBSCRIPTIONS_TRANSPORT_WS: "subscriptions_transport_ws_server",
+}
+_KEEPALIVE_SERVER_FIXTURES = {
+    GRAPHQL_WS: "graphql_ws_keepalive_server",
+    SUBSCRIPTIONS_TRANSPORT_WS: "subscriptions_transport_ws_keepalive_server",
+}
+
+
+@pytest.fixture(params=SERVER_NAMES)
+def server(request: pytest.FixtureRequest) -> NodeServer:
+    """Each reference server in turn (ids ``[graphql-ws]``, ``[subscriptions-transport-ws]``)."""
+    started: NodeServer = request.getfixturevalue(_SERVER_FIXTURES[request.param])
+    return started
+
+
+@pytest.fixture(params=SERVER_NAMES)
+def keepalive_server(request: pytest.FixtureRequest) -> NodeServer:
+    """Each reference server in turn, with its keep-alive knobs at ~150 ms."""
+    started: NodeServer = request.getfixturevalue(_KEEPALIVE_SERVER_FIXTURES[request.param])
+    return started
