@@ -1,6 +1,6 @@
 """Side-by-side benchmark of gql websocket transports: one command, one table.
 
-    python benchmarks/run.py              # full run, ~10-15 minutes
+    python benchmarks/run.py              # full run: 10 repeats, 7-15 minutes
     python benchmarks/run.py --quick      # smaller counts, one repeat, under a minute
     python benchmarks/run.py --workloads small large --clients ours gql-aiohttp --repeats 3
 
@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog=f"workloads: {', '.join(WORKLOADS)}\nclients:   {', '.join(CLIENT_NAMES)}",
     )
     parser.add_argument("--quick", action="store_true", help="small counts, 1 repeat (< 1 min)")
-    parser.add_argument("--repeats", type=int, default=None, help="default: 7, or 1 with --quick")
+    parser.add_argument("--repeats", type=int, default=None, help="default: 10, or 1 with --quick")
     parser.add_argument("--json", type=Path, default=None, help="where to write all samples")
     parser.add_argument("--workloads", nargs="+", metavar="NAME", help="subset of workloads")
     parser.add_argument("--clients", nargs="+", metavar="NAME", help="subset of clients")
@@ -80,7 +80,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.workloads = _names(args.workloads, tuple(WORKLOADS), "workload")
     args.clients = _names(args.clients, CLIENT_NAMES, "client")
     if args.repeats is None:
-        args.repeats = 1 if args.quick else 7
+        args.repeats = 1 if args.quick else 10
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     if args.timeout is None:

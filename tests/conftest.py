@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -31,6 +31,23 @@ async def _no_task_left() -> AsyncIterator[None]:
             task.cancel()
         await asyncio.wait(left, timeout=5)
         pytest.fail(f"the test left {len(left)} task(s) of the package running: {left!r}")
+
+
+@pytest.fixture
+def sync_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A current event loop for gql's sync ``Client``, closed after the test.
+
+    gql's sync API runs on the current loop and creates one when there is none,
+    which nobody would close.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        asyncio.set_event_loop(None)
 
 
 pytest_plugins = ("pytester",)

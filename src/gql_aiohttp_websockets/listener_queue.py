@@ -4,23 +4,43 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from typing import Final
 
 from graphql import ExecutionResult
 
-__all__ = ["ListenerQueue", "ParsedAnswer"]
+__all__ = ["COMPLETE", "EMPTY", "ListenerQueue", "ParsedAnswer"]
 
 #: ``("data", result)`` for a result, ``("complete", None)`` for the end.
 ParsedAnswer = tuple[str, ExecutionResult | None]
 
 
+class _Marker:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+#: Returned by :meth:`ListenerQueue.take_nowait` when the operation completed.
+COMPLETE: Final = _Marker("COMPLETE")
+#: Returned by :meth:`ListenerQueue.take_nowait` when nothing is queued yet.
+EMPTY: Final = _Marker("EMPTY")
+
+
 class ListenerQueue:
     """The results of one operation, waiting for its consumer.
 
-    Same interface as gql's ``ListenerQueue``: items are ``(answer_type,
-    execution_result)`` pairs, and an exception set with :meth:`set_exception`
-    is raised to the consumer only after every item queued before it.  Unlike
-    gql's, it is a deque with at most one waiting future, and it has
-    synchronous ``put_nowait`` / ``set_exception_nowait`` for the receive loop.
+    Same interface as gql's ``ListenerQueue``: :meth:`get` returns
+    ``(answer_type, execution_result)`` pairs, and an exception set with
+    :meth:`set_exception` is raised to the consumer only after every result
+    queued before it.  Underneath it is a deque of results with at most one
+    waiting future, and it has synchronous methods for the receive loop
+    (:meth:`put_result`, :meth:`set_exception_nowait`) and for the
+    transport's own consumer (:meth:`take_nowait`, :meth:`wait`), which skip
+    building a pair per result.
 
     Args:
         query_id: The operation id this queue belongs to.
@@ -35,52 +55,34 @@ class ListenerQueue:
         self.send_stop = send_stop
         #: ``True`` once ``complete`` or an exception was queued: later items are dropped.
         self.closed = False
-        self._items: deque[ParsedAnswer] = deque()
+        self._items: deque[ExecutionResult | _Marker] = deque()
         self._exception: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
 
     def __len__(self) -> int:
         return len(self._items)
 
-    async def get(self) -> ParsedAnswer:
-        """Return the next item, waiting for one if needed.
+    # The receive loop's side.
 
-        Raises:
-            Exception: The exception given to :meth:`set_exception`, once every
-                item queued before it has been returned.
-        """
-        items = self._items
-        while not items:
-            if self._exception is not None:
-                raise self._exception
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiter = waiter
-            try:
-                await waiter
-            finally:
-                self._waiter = None
-        item = items.popleft()
-        if item[0] == "complete":
-            self.send_stop = False
-        return item
-
-    def put_nowait(self, item: ParsedAnswer) -> None:
-        """Queue ``item`` unless the queue is closed."""
+    def put_result(self, result: ExecutionResult) -> None:
+        """Queue one result unless the queue is closed."""
         if self.closed:
             return
-        self._items.append(item)
-        if item[0] == "complete":
-            self.closed = True
+        self._items.append(result)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def put(self, item: ParsedAnswer) -> None:
-        """Queue ``item`` unless the queue is closed (gql-compatible coroutine)."""
-        self.put_nowait(item)
+    def put_complete(self) -> None:
+        """Queue the end of the operation; nothing queued later is kept."""
+        if self.closed:
+            return
+        self.closed = True
+        self._items.append(COMPLETE)
+        self._wake()
 
     def set_exception_nowait(self, exception: BaseException) -> None:
-        """Close the queue with ``exception``, raised after the queued items.
+        """Close the queue with ``exception``, raised after the queued results.
 
         The first exception wins; the operation no longer needs a stop message.
         """
@@ -88,9 +90,73 @@ class ListenerQueue:
         if self._exception is None:
             self._exception = exception
         self.closed = True
+        self._wake()
+
+    def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    # The consumer's side.
+
+    def take_nowait(self) -> ExecutionResult | _Marker:
+        """Return the next result, :data:`COMPLETE`, or :data:`EMPTY` when nothing is queued.
+
+        Raises:
+            BaseException: The exception given to :meth:`set_exception`, once
+                every result queued before it has been taken.
+        """
+        items = self._items
+        if items:
+            item = items.popleft()
+            if item is COMPLETE:
+                self.send_stop = False
+            return item
+        if self._exception is not None:
+            raise self._exception
+        return EMPTY
+
+    async def wait(self) -> None:
+        """Wait until :meth:`take_nowait` has something other than :data:`EMPTY`."""
+        if self._items or self._exception is not None:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+
+    # gql's interface.
+
+    async def get(self) -> ParsedAnswer:
+        """Return the next ``(answer_type, result)`` pair, waiting for one if needed.
+
+        Raises:
+            BaseException: The exception given to :meth:`set_exception`, once
+                every item queued before it has been returned.
+        """
+        while True:
+            item = self.take_nowait()
+            if item is EMPTY:
+                await self.wait()
+            elif item is COMPLETE:
+                return ("complete", None)
+            else:
+                assert isinstance(item, ExecutionResult)
+                return ("data", item)
+
+    def put_nowait(self, item: ParsedAnswer) -> None:
+        """Queue a gql-style ``(answer_type, result)`` pair unless the queue is closed."""
+        answer_type, result = item
+        if answer_type == "complete":
+            self.put_complete()
+        elif result is not None:
+            self.put_result(result)
+
+    async def put(self, item: ParsedAnswer) -> None:
+        """Queue a gql-style pair (gql-compatible coroutine)."""
+        self.put_nowait(item)
 
     async def set_exception(self, exception: BaseException) -> None:
         """Close the queue with ``exception`` (gql-compatible coroutine)."""

@@ -34,7 +34,7 @@ from yarl import URL
 
 from .exceptions import ConnectionFailedBase, TransportConnectionClosed
 from .lifecycle import State
-from .listener_queue import ListenerQueue
+from .listener_queue import COMPLETE, EMPTY, ListenerQueue
 from .protocols import (
     Ack,
     Complete,
@@ -66,8 +66,12 @@ log = logging.getLogger("gql_aiohttp_websockets.transport")
 
 _DEFAULT_INIT_PAYLOAD: dict[str, Any] = {}
 _DEFAULT_CONNECT_ARGS: dict[str, Any] = {}
-_DATA = "data"
-_COMPLETE = ("complete", None)
+# After this many results in a row without the loop running anything else, the
+# receive loop lets the consumers run.  aiohttp hands over a whole socket read
+# (thousands of small frames) without suspending; decoding all of it before
+# anyone consumes keeps every result alive through garbage-collector passes,
+# and starves the application's other tasks.
+_RESULTS_PER_TURN = 64
 
 
 class AckTimeoutError(asyncio.TimeoutError):
@@ -554,6 +558,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         text_type = WSMsgType.TEXT
         debug = log.isEnabledFor(logging.DEBUG)
         error: Exception
+        burst = 0
         try:
             while True:
                 message = await receive()
@@ -571,7 +576,11 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                 if type(event) is Next:
                     listener = listeners.get(event.op_id)
                     if listener is not None:
-                        listener.put_nowait((_DATA, event.result))
+                        listener.put_result(event.result)
+                        burst += 1
+                        if burst >= _RESULTS_PER_TURN:
+                            burst = 0
+                            await asyncio.sleep(0)
                     elif event.op_id >= self.next_query_id:
                         raise self._unknown_id(event)
                     continue
@@ -602,7 +611,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                     raise self._unknown_id(event)
                 return
             if kind is Complete:
-                listener.put_nowait(_COMPLETE)
+                listener.put_complete()
             else:
                 errors: list[Any] = event.errors  # type: ignore[union-attr]
                 listener.set_exception_nowait(
@@ -766,12 +775,15 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         listeners[op_id] = listener
         try:
             await self._send(handler.start(op_id, payload))
+            take = listener.take_nowait
             while True:
-                answer_type, result = await listener.get()
-                if result is not None:
-                    yield result
-                elif answer_type == "complete":
+                item = take()
+                if item is EMPTY:
+                    await listener.wait()
+                elif item is COMPLETE:
                     return
+                else:
+                    yield item  # type: ignore[misc]
         except (asyncio.CancelledError, GeneratorExit):
             if listener.send_stop:
                 listener.send_stop = False

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -360,19 +359,6 @@ async def test_default_subprotocol_offer(server: NodeServer) -> None:
 
 
 # -- the sync Client -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def sync_loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """The current event loop gql's sync ``Client`` runs on; closed after the test."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        yield loop
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
-        asyncio.set_event_loop(None)
 
 
 def test_sync_client(server: NodeServer, sync_loop: asyncio.AbstractEventLoop) -> None:

@@ -1,4 +1,4 @@
-"""Hypothesis profiles for the protocol fuzz tests, and the ``fuzz`` marker.
+"""Hypothesis profiles for the protocol fuzz tests.
 
 ``ci`` is the default; ``HYPOTHESIS_PROFILE=deep`` runs 25 times as many
 examples per property.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -24,8 +23,3 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Until pyproject.toml lists the marker, --strict-markers needs it declared here.
-    config.addinivalue_line("markers", "fuzz: property-based tests of the protocol handlers")

@@ -128,6 +128,7 @@ def server_thread(subprotocol: str) -> Iterator[ServerThread]:
     running.stop()
 
 
+@pytest.mark.usefixtures("sync_loop")
 def test_sync_client_execute_and_subscribe(server_thread: ServerThread) -> None:
     transport = AIOHTTPWebsocketsTransport(url=server_thread.url)
     client = Client(transport=transport, execute_timeout=scaled_timeout(10))

@@ -31,6 +31,7 @@ _KEEP_ALIVE = KeepAlive()
 class ApolloHandler(ProtocolHandler):
     """Handler for the legacy ``graphql-ws`` subprotocol."""
 
+    result_type: ClassVar[str] = "data"
     subprotocol: ClassVar[str] = "graphql-ws"
     supports_ping: ClassVar[bool] = False
     # gql assumes the legacy protocol when the server answers without a
@@ -41,7 +42,7 @@ class ApolloHandler(ProtocolHandler):
 
     def start(self, op_id: int, payload: Mapping[str, Any]) -> str:
         """Build ``start`` (GQL_START)."""
-        return self._dumps({"id": str(op_id), "type": "start", "payload": payload})
+        return self._dumps({"id": self._wire_id(op_id), "type": "start", "payload": payload})
 
     def stop(self, op_id: int) -> str:
         """Build ``stop`` (GQL_STOP); servers usually answer with ``complete``."""
@@ -51,9 +52,7 @@ class ApolloHandler(ProtocolHandler):
         """Build ``connection_terminate`` (GQL_CONNECTION_TERMINATE)."""
         return '{"type":"connection_terminate"}'
 
-    def receive(self, text: str) -> Event:
-        """Turn one frame from the server into an event (see :class:`ProtocolHandler`)."""
-        message = self._decode(text)
+    def _receive_message(self, text: str, message: dict[str, Any]) -> Event:
         kind = message.get("type")
         if kind == "data":
             return Next(self._op_id(text, message), self._result(text, message))

@@ -29,6 +29,7 @@ __all__ = ["GraphQLTransportWSHandler"]
 class GraphQLTransportWSHandler(ProtocolHandler):
     """Handler for ``graphql-transport-ws``."""
 
+    result_type: ClassVar[str] = "next"
     subprotocol: ClassVar[str] = "graphql-transport-ws"
     supports_ping: ClassVar[bool] = True
     # The graphql-ws reference client closes with 4004 "Bad response".
@@ -38,7 +39,7 @@ class GraphQLTransportWSHandler(ProtocolHandler):
 
     def start(self, op_id: int, payload: Mapping[str, Any]) -> str:
         """Build ``subscribe`` (PROTOCOL.md: ``Subscribe``)."""
-        return self._dumps({"id": str(op_id), "type": "subscribe", "payload": payload})
+        return self._dumps({"id": self._wire_id(op_id), "type": "subscribe", "payload": payload})
 
     def stop(self, op_id: int) -> str:
         """Build the client's ``complete``; the server sends no confirmation."""
@@ -56,9 +57,7 @@ class GraphQLTransportWSHandler(ProtocolHandler):
             return '{"type":"pong"}'
         return self._dumps({"type": "pong", "payload": payload})
 
-    def receive(self, text: str) -> Event:
-        """Turn one frame from the server into an event (see :class:`ProtocolHandler`)."""
-        message = self._decode(text)
+    def _receive_message(self, text: str, message: dict[str, Any]) -> Event:
         kind = message.get("type")
         if kind == "next":
             return Next(self._op_id(text, message), self._result(text, message))
