@@ -66,12 +66,20 @@ log = logging.getLogger("gql_aiohttp_websockets.transport")
 
 _DEFAULT_INIT_PAYLOAD: dict[str, Any] = {}
 _DEFAULT_CONNECT_ARGS: dict[str, Any] = {}
-# After this many results in a row without the loop running anything else, the
-# receive loop lets the consumers run.  aiohttp hands over a whole socket read
-# (thousands of small frames) without suspending; decoding all of it before
-# anyone consumes keeps every result alive through garbage-collector passes,
-# and starves the application's other tasks.
-_RESULTS_PER_TURN = 64
+# The receive loop gives the consumers a turn once it has queued TURN_BYTES of
+# results (a result weighs its frame's length plus RESULT_WEIGHT), and at
+# least BYTES_PER_WAKE for each consumer it woke meanwhile.  aiohttp hands over
+# a whole socket read, thousands of small frames, without suspending:
+# - decoding all of it before anyone consumes keeps every result alive through
+#   garbage-collector passes (a quarter of the cost of 10 KB results) and
+#   starves the application's other tasks, so turns come every few large
+#   results or a few hundred small ones;
+# - but each turn resumes every consumer that got something, and with many
+#   subscriptions interleaved a short turn gives each of them one result per
+#   resumption, so the turn grows with the number of consumers woken.
+_TURN_BYTES = 32768
+_RESULT_WEIGHT = 64
+_BYTES_PER_WAKE = 1024
 
 
 class AckTimeoutError(asyncio.TimeoutError):
@@ -558,7 +566,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         text_type = WSMsgType.TEXT
         debug = log.isEnabledFor(logging.DEBUG)
         error: Exception
-        burst = 0
+        burst = woken = 0
         try:
             while True:
                 message = await receive()
@@ -576,10 +584,11 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                 if type(event) is Next:
                     listener = listeners.get(event.op_id)
                     if listener is not None:
-                        listener.put_result(event.result)
-                        burst += 1
-                        if burst >= _RESULTS_PER_TURN:
-                            burst = 0
+                        if listener.put_result(event.result):
+                            woken += 1
+                        burst += len(message.data) + _RESULT_WEIGHT
+                        if burst >= _TURN_BYTES and burst >= woken * _BYTES_PER_WAKE:
+                            burst = woken = 0
                             await asyncio.sleep(0)
                     elif event.op_id >= self.next_query_id:
                         raise self._unknown_id(event)
@@ -779,7 +788,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             while True:
                 item = take()
                 if item is EMPTY:
-                    await listener.wait()
+                    await listener.waiter()
                 elif item is COMPLETE:
                     return
                 else:

@@ -132,6 +132,36 @@ def test_each_fixture_works_end_to_end(suite: pytest.Pytester) -> None:
     suite.runpytest().assert_outcomes(passed=4)
 
 
+def test_the_fixtures_work_in_strict_mode(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI.replace("asyncio_mode = auto", "asyncio_mode = strict"))
+    pytester.makepyfile(
+        test_strict="""
+        import asyncio
+
+        import pytest
+        import pytest_asyncio
+        from gql import Client, gql
+
+        from gql_aiohttp_websockets.testing import example_schema, scaled_timeout
+
+
+        @pytest_asyncio.fixture
+        async def server(graphql_ws_server):
+            return await graphql_ws_server(example_schema())
+
+
+        @pytest.mark.asyncio
+        async def test_hello(server, graphql_ws_transport):
+            async with Client(transport=graphql_ws_transport(server)) as session:
+                result = await asyncio.wait_for(
+                    session.execute(gql("{ hello }")), scaled_timeout(10)
+                )
+            assert result == {"hello": "Hello world!"}
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
 def test_a_wrong_result_fails_the_test(suite: pytest.Pytester) -> None:
     suite.makepyfile(
         test_wrong="""

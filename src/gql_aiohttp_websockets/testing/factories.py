@@ -14,8 +14,8 @@ This module needs neither pytest nor pytest-asyncio.
 
 from __future__ import annotations
 
-import ssl as ssl_module
 from collections.abc import Iterable, Mapping
+from ssl import SSLContext
 from typing import Any, Protocol
 
 from ..transport import AIOHTTPWebsocketsTransport
@@ -45,7 +45,7 @@ class GraphQLServerFactory(Protocol):
         ping_interval: float | None = ...,
         connection_init_timeout: float | None = ...,
         path: str = ...,
-        ssl: ssl_module.SSLContext | None = ...,
+        ssl: SSLContext | None = ...,
         response_headers: Mapping[str, str] | None = ...,
     ) -> GraphQLWebsocketServer:
         """Start a server for ``schema`` on 127.0.0.1.
@@ -83,7 +83,7 @@ class ScriptedServerFactory(Protocol):
         *,
         subprotocols: Iterable[str] = ...,
         path: str = ...,
-        ssl: ssl_module.SSLContext | None = ...,
+        ssl: SSLContext | None = ...,
         response_headers: Mapping[str, str] | None = ...,
     ) -> ScriptedWebsocketServer:
         """Start a server on 127.0.0.1 that runs ``handler`` for each connection.
