@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Awaitable
 from typing import Final
 
 from graphql import ExecutionResult
 
-__all__ = ["COMPLETE", "EMPTY", "ListenerQueue", "ParsedAnswer"]
+__all__ = ["COMPLETE", "EMPTY", "ListenerQueue", "ParsedAnswer", "QueueMarker"]
 
 #: ``("data", result)`` for a result, ``("complete", None)`` for the end.
 ParsedAnswer = tuple[str, ExecutionResult | None]
 
 
-class _Marker:
+class QueueMarker:
+    """What ``ListenerQueue.take_nowait()`` returns when it has no result to give."""
+
     __slots__ = ("_name",)
 
     def __init__(self, name: str) -> None:
@@ -24,10 +27,10 @@ class _Marker:
         return self._name
 
 
-#: Returned by :meth:`ListenerQueue.take_nowait` when the operation completed.
-COMPLETE: Final = _Marker("COMPLETE")
-#: Returned by :meth:`ListenerQueue.take_nowait` when nothing is queued yet.
-EMPTY: Final = _Marker("EMPTY")
+#: Returned by ``ListenerQueue.take_nowait()`` when the operation completed.
+COMPLETE: Final = QueueMarker("COMPLETE")
+#: Returned by ``ListenerQueue.take_nowait()`` when nothing is queued yet.
+EMPTY: Final = QueueMarker("EMPTY")
 
 
 class ListenerQueue:
@@ -55,7 +58,7 @@ class ListenerQueue:
         self.send_stop = send_stop
         #: ``True`` once ``complete`` or an exception was queued: later items are dropped.
         self.closed = False
-        self._items: deque[ExecutionResult | _Marker] = deque()
+        self._items: deque[ExecutionResult | QueueMarker] = deque()
         self._exception: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
 
@@ -109,8 +112,8 @@ class ListenerQueue:
 
     # The consumer's side.
 
-    def take_nowait(self) -> ExecutionResult | _Marker:
-        """Return the next result, :data:`COMPLETE`, or :data:`EMPTY` when nothing is queued.
+    def take_nowait(self) -> ExecutionResult | QueueMarker:
+        """Return the next result, ``COMPLETE``, or ``EMPTY`` when nothing is queued.
 
         Raises:
             BaseException: The exception given to :meth:`set_exception`, once
@@ -126,7 +129,7 @@ class ListenerQueue:
             raise self._exception
         return EMPTY
 
-    def waiter(self) -> asyncio.Future[None]:
+    def waiter(self) -> Awaitable[None]:
         """Return a future that completes once :meth:`take_nowait` has something new.
 
         A plain future rather than a coroutine: awaiting it costs one frame
@@ -141,7 +144,7 @@ class ListenerQueue:
         return waiter
 
     async def wait(self) -> None:
-        """Wait until :meth:`take_nowait` has something other than :data:`EMPTY`."""
+        """Wait until :meth:`take_nowait` has something other than ``EMPTY``."""
         await self.waiter()
 
     # gql's interface.

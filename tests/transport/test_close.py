@@ -110,10 +110,17 @@ async def test_using_a_closed_transport_fails_clearly(
     [
         (1000, "Normal Closure"),
         (1001, "Going Away"),
+        (1009, "Message Too Big"),
         (1011, "Internal Error"),
         (4400, "Bad Request"),
+        (4401, "Unauthorized"),
+        (4403, "Forbidden"),
+        (4406, "Subprotocol Not Acceptable"),
+        (4408, "Connection Initialisation Timeout"),
         (4409, "Subscriber Already Exists"),
+        (4429, "Too Many Initialisation Requests"),
         (4500, "Internal Server Error"),
+        (4504, "Connection Acknowledgement Timeout"),
     ],
 )
 async def test_a_server_close_mid_stream_fails_every_operation_after_its_results(
@@ -146,6 +153,9 @@ async def test_a_server_close_mid_stream_fails_every_operation_after_its_results
         assert transport.state is State.CLOSED
         assert transport.session is None
         assert isinstance(transport.close_exception, TransportConnectionClosed)
+        # and it can connect again (the script closes each connection the same way)
+        await within(transport.connect())
+        assert transport.state is State.OPEN
 
 
 async def consume_all(transport: AIOHTTPWebsocketsTransport) -> list[Any]:

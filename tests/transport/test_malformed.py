@@ -63,6 +63,8 @@ async def test_a_malformed_frame_fails_every_waiting_operation(
         assert transport.state is State.CLOSED
         code = await server.connections[0].wait_closed(scaled_timeout(5))
         assert code == (4004 if subprotocol == "graphql-transport-ws" else 1002)
+        await within(transport.connect())
+        assert transport.state is State.OPEN
 
 
 async def test_a_binary_frame_is_a_protocol_error(

@@ -175,7 +175,7 @@ class ProtocolHandler(ABC):
     #: The close code the client sends after the server broke the protocol.
     protocol_error_close_code: ClassVar[int] = 1002
 
-    #: The ``type`` of a result message, for the fast path of :meth:`receive`.
+    #: The ``type`` of a result message, for the fast path of ``receive()``.
     result_type: ClassVar[str] = ""
 
     __slots__ = ("_dumps", "_ids", "_loads", "_scan")
