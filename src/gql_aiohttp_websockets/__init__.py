@@ -21,13 +21,14 @@ from .protocols import (
     register_protocol,
     registered_protocols,
 )
-from .transport import AckTimeoutError, AIOHTTPWebsocketsTransport
+from .transport import AckTimeoutError, AIOHTTPWebsocketsTransport, ConnectTimeoutError
 
 __all__ = [
     "AIOHTTPWebsocketsTransport",
     "AckTimeoutError",
     "ApolloHandler",
     "CloseCodeInfo",
+    "ConnectTimeoutError",
     "GraphQLTransportWSHandler",
     "ListenerQueue",
     "ProtocolHandler",

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
     ClientWebSocketResponse: TypeAlias = _ClientWebSocketResponse[bool]
 
-__all__ = ["AIOHTTPWebsocketsTransport", "AckTimeoutError"]
+__all__ = ["AIOHTTPWebsocketsTransport", "AckTimeoutError", "ConnectTimeoutError"]
 
 log = logging.getLogger("gql_aiohttp_websockets.transport")
 
@@ -87,6 +87,14 @@ class AckTimeoutError(asyncio.TimeoutError):
 
     A subclass of :class:`asyncio.TimeoutError`, which is what gql's transport
     raises in this case and what gql users catch.
+    """
+
+
+class ConnectTimeoutError(asyncio.TimeoutError):
+    """The websocket handshake took longer than ``connect_timeout``.
+
+    A subclass of :class:`asyncio.TimeoutError`, which is what gql's transport
+    raises in this case.
     """
 
 
@@ -295,8 +303,8 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         Raises:
             TransportAlreadyConnected: The transport is connecting or connected.
             asyncio.TimeoutError: The handshake took longer than
-                ``connect_timeout``, or no ack came within ``ack_timeout``
-                (:class:`AckTimeoutError`).
+                ``connect_timeout`` (:class:`ConnectTimeoutError`), or no ack
+                came within ``ack_timeout`` (:class:`AckTimeoutError`).
             TransportServerError: The server rejected ``connection_init``
                 (legacy ``connection_error``).
             TransportProtocolError: The server negotiated a subprotocol that was
@@ -357,7 +365,13 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         self._start_running()
 
     async def _connect_once(self, offer: tuple[str, ...]) -> None:
-        await asyncio.wait_for(self._open_websocket(offer), self.connect_timeout)
+        try:
+            await asyncio.wait_for(self._open_websocket(offer), self.connect_timeout)
+        except asyncio.TimeoutError:
+            raise ConnectTimeoutError(
+                f"the websocket handshake with {_safe_url(self.url)} took longer than "
+                f"connect_timeout={self.connect_timeout}s"
+            ) from None
         self._set_state(State.INITIALIZING)
         try:
             await asyncio.wait_for(self._initialize(), self.ack_timeout)

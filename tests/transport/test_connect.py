@@ -15,6 +15,7 @@ from gql.transport.exceptions import (
 from gql_aiohttp_websockets import (
     AckTimeoutError,
     AIOHTTPWebsocketsTransport,
+    ConnectTimeoutError,
     State,
     TransportConnectionClosed,
     TransportConnectionFailed,
@@ -99,8 +100,9 @@ async def test_a_subprotocol_that_was_not_offered_is_a_protocol_error(
 async def test_connect_timeout_raises_timeout_error(make_transport: MakeTransport) -> None:
     async with RawServer(answer_handshake=False).running() as server:
         transport = make_transport(server.url, connect_timeout=0.2)
-        with pytest.raises(asyncio.TimeoutError):
+        with pytest.raises(ConnectTimeoutError, match=r"connect_timeout=0\.2s"):
             await within(transport.connect())
+        assert issubclass(ConnectTimeoutError, asyncio.TimeoutError)
         assert_nothing_open(transport)
 
 
