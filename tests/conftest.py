@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.task_leaks import tasks_left_running
+
+TESTS_DIR = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Only coroutine tests get the leak check: a function-scoped async fixture
     # on plain tests would give every hypothesis test an event loop it does not use.
     for item in items:
+        if not item.path.is_relative_to(TESTS_DIR):
+            continue  # examples/testing runs as a user's own suite would
         function = getattr(item, "obj", None)
         if function is not None and inspect.iscoroutinefunction(function):
             fixturenames = getattr(item, "fixturenames", None)

@@ -972,7 +972,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             if websocket is not None:
                 await self._close_websocket(websocket, close_code, remaining())
             receive_task, self._receive_task = self._receive_task, None
-            if receive_task is not None:
+            if receive_task is not None and not receive_task.done():
                 done, _ = await asyncio.wait([receive_task], timeout=remaining())
                 if not done:
                     receive_task.cancel()

@@ -97,9 +97,9 @@ def graphql_ws_server(_graphql_ws_resources: FixtureResources) -> GraphQLServerF
     """A factory starting GraphQL websocket servers on 127.0.0.1.
 
     Use: ``server = await graphql_ws_server(schema, **options)``, with the
-    options of `GraphQLWebsocketServer`.  Each server is closed
-    when the test ends, after the transports created later; an unexpected
-    error the server met is raised then.
+    options of `GraphQLWebsocketServer`.  Each server is closed when the test
+    ends, after the transports created later; an unexpected error the server
+    met is raised then.
     """
 
     async def start(schema: Any, **options: Any) -> GraphQLWebsocketServer:
@@ -129,9 +129,8 @@ def graphql_ws_transport(_graphql_ws_resources: FixtureResources) -> TransportFa
     """A factory building transports pointed at a test server (or a URL).
 
     Use: ``transport = graphql_ws_transport(server, **kwargs)``, with the
-    keyword arguments of `AIOHTTPWebsocketsTransport`.  The
-    transport is not connected; it is closed when the test ends, before the
-    servers.
+    keyword arguments of `AIOHTTPWebsocketsTransport`.  The transport is not
+    connected; it is closed when the test ends, before the servers.
     """
 
     def build(
