@@ -30,3 +30,16 @@ async def collect(results: AsyncIterator[ExecutionResult], seconds: float = 10.0
         return [result.data async for result in results]
 
     return await within(gather(), seconds)
+
+
+async def until_failure(
+    transport: Any, query: str = "subscription { countdown(from: 3) }"
+) -> tuple[list[Any], Exception | None]:
+    """Subscribe and collect ``data`` until the stream ends; return it and the error, if any."""
+    seen: list[Any] = []
+    try:
+        async for result in transport.subscribe(doc(query)):
+            seen.append(result.data)
+    except Exception as exc:
+        return seen, exc
+    return seen, None

@@ -19,9 +19,10 @@ from gql_aiohttp_websockets.testing import (
     ScriptedWebsocketServer,
     scaled_timeout,
 )
-from tests.helpers import doc, within
+from tests.helpers import doc, until_failure, within
 from tests.transport.conftest import MakeTransport
 
+COUNTDOWN = "subscription { countdown(from: 5) }"
 STOP_TYPE = {"graphql-transport-ws": "complete", "graphql-ws": "stop"}
 NEXT_TYPE = {"graphql-transport-ws": "next", "graphql-ws": "data"}
 
@@ -141,7 +142,9 @@ async def test_a_server_close_mid_stream_fails_every_operation_after_its_results
     ) as server:
         transport = make_transport(server.url)
         await within(transport.connect())
-        outcomes = await within(asyncio.gather(*(consume_all(transport) for _ in range(2))))
+        outcomes = await within(
+            asyncio.gather(*(until_failure(transport, COUNTDOWN) for _ in range(2)))
+        )
         for seen, error in outcomes:
             assert seen == [{"n": 1}]
             assert isinstance(error, TransportConnectionClosed)
@@ -158,16 +161,6 @@ async def test_a_server_close_mid_stream_fails_every_operation_after_its_results
         assert transport.state is State.OPEN
 
 
-async def consume_all(transport: AIOHTTPWebsocketsTransport) -> list[Any]:
-    seen: list[Any] = []
-    try:
-        async for result in transport.subscribe(doc("subscription { countdown(from: 5) }")):
-            seen.append(result.data)
-    except Exception as exc:
-        return [seen, exc]
-    return [seen, None]
-
-
 async def test_a_dropped_connection_fails_every_operation_after_its_results(
     make_transport: MakeTransport, subprotocol: str
 ) -> None:
@@ -182,7 +175,7 @@ async def test_a_dropped_connection_fails_every_operation_after_its_results(
     async with ScriptedWebsocketServer(result_then_drop, subprotocols=(subprotocol,)) as server:
         transport = make_transport(server.url)
         await within(transport.connect())
-        seen, error = await within(consume_all(transport))
+        seen, error = await within(until_failure(transport, COUNTDOWN))
         assert seen == [{"n": 7}]
         assert isinstance(error, TransportConnectionClosed)
         assert error.code is None

@@ -14,21 +14,11 @@ from gql_aiohttp_websockets.testing import (
     example_schema,
     scaled_timeout,
 )
-from tests.helpers import collect, doc, within
+from tests.helpers import collect, doc, until_failure, within
 from tests.transport.conftest import MakeTransport
 
 TRANSPORT_WS = ("graphql-transport-ws",)
 LEGACY = ("graphql-ws",)
-
-
-async def consume(transport: AIOHTTPWebsocketsTransport, query: str) -> list[Any]:
-    seen: list[Any] = []
-    try:
-        async for result in transport.subscribe(doc(query)):
-            seen.append(result.data)
-    except Exception as exc:
-        return [seen, exc]
-    return [seen, None]
 
 
 async def test_ping_interval_sends_pings_and_receives_pongs(make_transport: MakeTransport) -> None:
@@ -58,7 +48,7 @@ async def test_a_missing_pong_fails_the_connection(make_transport: MakeTransport
     async with ScriptedWebsocketServer(ack_and_ignore_pings, subprotocols=TRANSPORT_WS) as server:
         transport = make_transport(server.url, ping_interval=0.05, pong_timeout=0.1)
         await within(transport.connect())
-        seen, error = await within(consume(transport, "subscription { countdown(from: 3) }"))
+        seen, error = await within(until_failure(transport))
         assert seen == []
         assert isinstance(error, TransportServerError)
         assert "no pong arrived within pong_timeout=0.1s" in str(error)
@@ -162,7 +152,7 @@ async def test_a_silent_server_fails_keep_alive_timeout(
     async with ScriptedWebsocketServer(ack_then_silence, subprotocols=(protocol,)) as server:
         transport = make_transport(server.url, keep_alive_timeout=0.2)
         await within(transport.connect())
-        seen, error = await within(consume(transport, "subscription { countdown(from: 3) }"))
+        seen, error = await within(until_failure(transport))
         assert seen == []
         assert isinstance(error, TransportServerError)
         assert "keep_alive_timeout=0.2s" in str(error)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from gql.transport.exceptions import TransportProtocolError
 
-from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport, State
+from gql_aiohttp_websockets import State
 from gql_aiohttp_websockets.testing import ScriptedWebsocketServer, scaled_timeout
-from tests.helpers import doc, within
+from tests.helpers import doc, until_failure, within
 from tests.transport.conftest import MakeTransport
 
 NEXT_TYPE = {"graphql-transport-ws": "next", "graphql-ws": "data"}
@@ -53,7 +53,7 @@ async def test_a_malformed_frame_fails_every_waiting_operation(
     ) as server:
         transport = make_transport(server.url)
         await within(transport.connect())
-        outcomes = await within(asyncio.gather(consume(transport), consume(transport)))
+        outcomes = await within(asyncio.gather(until_failure(transport), until_failure(transport)))
         assert outcomes[0][0] == [{"ok": 1}], "the result before the fault is delivered first"
         assert outcomes[1][0] == []
         for _, error in outcomes:
@@ -79,7 +79,7 @@ async def test_a_binary_frame_is_a_protocol_error(
     async with ScriptedWebsocketServer(binary, subprotocols=(subprotocol,)) as server:
         transport = make_transport(server.url)
         await within(transport.connect())
-        _, error = await within(consume(transport))
+        _, error = await within(until_failure(transport))
         assert isinstance(error, TransportProtocolError)
         assert "binary frame (2 bytes)" in str(error)
 
@@ -113,13 +113,3 @@ async def test_late_messages_for_a_stopped_operation_are_ignored(
         result = await within(transport.execute(doc("{ hello }")))
         assert result.data == {"n": 3}
         assert transport.state is State.OPEN
-
-
-async def consume(transport: AIOHTTPWebsocketsTransport) -> list[Any]:
-    seen: list[Any] = []
-    try:
-        async for result in transport.subscribe(doc("subscription { countdown(from: 3) }")):
-            seen.append(result.data)
-    except Exception as exc:
-        return [seen, exc]
-    return [seen, None]
