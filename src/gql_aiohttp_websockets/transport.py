@@ -74,12 +74,12 @@ _DEFAULT_CONNECT_ARGS: dict[str, Any] = {}
 # a whole socket read, thousands of small frames, without suspending:
 # - decoding all of it before anyone consumes keeps every result alive through
 #   garbage-collector passes (a quarter of the cost of 10 KB results) and
-#   starves the application's other tasks, so turns come every few large
-#   results or a few hundred small ones;
+#   starves the application's other tasks, so turns come after every one or
+#   two 10 KB results, or about 80 small ones;
 # - but each turn resumes every consumer that got something, and with many
 #   subscriptions interleaved a short turn gives each of them one result per
 #   resumption, so the turn grows with the number of consumers woken.
-_TURN_BYTES = 32768
+_TURN_BYTES = 16384
 _RESULT_WEIGHT = 64
 _BYTES_PER_WAKE = 1024
 
