@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+
+from tests.stream_server import StreamServer
 
 _WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-class RawServer:
+class RawServer(StreamServer):
     """Accepts connections and handles them as configured.
 
     Args:
@@ -25,20 +25,17 @@ class RawServer:
     """
 
     def __init__(self, *, answer_handshake: bool = True, subprotocol: str | None = None) -> None:
+        super().__init__()
         self.answer_handshake = answer_handshake
         self.subprotocol = subprotocol
         self.requests: list[str] = []
-        self.port = 0
-        self._writers: list[asyncio.StreamWriter] = []
-        self._handlers: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
 
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.append(writer)
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connected.set()
         try:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -67,22 +64,3 @@ class RawServer:
             return
         finally:
             writer.close()
-
-    def _track(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.ensure_future(self._handle(reader, writer))
-        self._handlers.add(task)
-        task.add_done_callback(self._handlers.discard)
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[RawServer]:
-        server = await asyncio.start_server(self._track, "127.0.0.1", 0)
-        self.port = server.sockets[0].getsockname()[1]
-        try:
-            yield self
-        finally:
-            server.close()
-            for writer in self._writers:
-                writer.close()
-            if self._handlers:
-                await asyncio.wait(self._handlers, timeout=5)
-            await server.wait_closed()

@@ -16,7 +16,6 @@ import ssl
 import struct
 import warnings
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -41,6 +40,7 @@ from gql_aiohttp_websockets.testing import (
 )
 from tests.helpers import collect, doc, within
 from tests.raw_server import RawServer
+from tests.stream_server import StreamServer
 from tests.transport.conftest import MakeTransport
 
 HELLO = doc("{ hello }")
@@ -102,7 +102,7 @@ def _server_text_frame(text: str) -> bytes:
     return bytes([0x81, len(payload)]) + payload
 
 
-class AckThenSilentServer:
+class AckThenSilentServer(StreamServer):
     """Answers the upgrade, acks ``connection_init``, then reads and answers nothing.
 
     aiohttp-based servers answer PING and close frames by themselves; this one
@@ -110,23 +110,20 @@ class AckThenSilentServer:
     """
 
     def __init__(self, subprotocol: str = "graphql-transport-ws") -> None:
+        super().__init__()
         self.subprotocol = subprotocol
-        self.port = 0
         self.first_frames: list[tuple[int, bytes]] = []
         self.opcodes_after_ack: list[int] = []
         #: Loop times at which the client's close frame, and then its EOF, arrived.
         self.close_frame_at: float | None = None
         self.eof_at: float | None = None
         self.ended = asyncio.Event()
-        self._writers: list[asyncio.StreamWriter] = []
-        self._handlers: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.append(writer)
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
             answer = (
@@ -152,30 +149,11 @@ class AckThenSilentServer:
             self.ended.set()
             writer.close()
 
-    def _track(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.ensure_future(self._handle(reader, writer))
-        self._handlers.add(task)
-        task.add_done_callback(self._handlers.discard)
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[AckThenSilentServer]:
-        server = await asyncio.start_server(self._track, "127.0.0.1", 0)
-        self.port = server.sockets[0].getsockname()[1]
-        try:
-            yield self
-        finally:
-            server.close()
-            for writer in self._writers:
-                writer.close()
-            if self._handlers:
-                await asyncio.wait(self._handlers, timeout=scaled_timeout(5))
-            await server.wait_closed()
-
 
 _HOP_BY_HOP = {"proxy-authorization", "proxy-connection", "x-proxy-token"}
 
 
-class ForwardProxy:
+class ForwardProxy(StreamServer):
     """An HTTP forward proxy on 127.0.0.1: absolute-form requests and CONNECT tunnels.
 
     It records every request head it receives (``heads``), strips the
@@ -184,10 +162,8 @@ class ForwardProxy:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.heads: list[str] = []
-        self.port = 0
-        self._writers: list[asyncio.StreamWriter] = []
-        self._handlers: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
@@ -201,8 +177,7 @@ class ForwardProxy:
     def request_line(self, index: int) -> str:
         return self.heads[index].split("\r\n", 1)[0]
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.append(writer)
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
             self.heads.append(head)
@@ -210,14 +185,14 @@ class ForwardProxy:
             if method == "CONNECT":
                 host, _, port = target.rpartition(":")
                 up_reader, up_writer = await asyncio.open_connection(host, int(port))
-                self._writers.append(up_writer)
+                self.keep(up_writer)
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             else:
                 url = URL(target)
                 assert url.is_absolute(), f"a proxy gets absolute-form targets, not {target!r}"
                 assert url.host is not None
                 up_reader, up_writer = await asyncio.open_connection(url.host, url.port)
-                self._writers.append(up_writer)
+                self.keep(up_writer)
                 kept = [
                     line
                     for line in head.split("\r\n")[1:]
@@ -241,25 +216,6 @@ class ForwardProxy:
             pass
         finally:
             sink.close()
-
-    def _track(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.ensure_future(self._handle(reader, writer))
-        self._handlers.add(task)
-        task.add_done_callback(self._handlers.discard)
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[ForwardProxy]:
-        server = await asyncio.start_server(self._track, "127.0.0.1", 0)
-        self.port = server.sockets[0].getsockname()[1]
-        try:
-            yield self
-        finally:
-            server.close()
-            for writer in self._writers:
-                writer.close()
-            if self._handlers:
-                await asyncio.wait(self._handlers, timeout=scaled_timeout(5))
-            await server.wait_closed()
 
 
 # ------------------------------------------------------------------ TLS material
