@@ -21,7 +21,12 @@ from .protocols import (
     register_protocol,
     registered_protocols,
 )
-from .transport import AckTimeoutError, AIOHTTPWebsocketsTransport, ConnectTimeoutError
+from .transport import (
+    AckTimeoutError,
+    AIOHTTPWebsocketsTransport,
+    ConnectTimeoutError,
+    InitPayloadFactory,
+)
 
 __all__ = [
     "AIOHTTPWebsocketsTransport",
@@ -30,6 +35,7 @@ __all__ = [
     "CloseCodeInfo",
     "ConnectTimeoutError",
     "GraphQLTransportWSHandler",
+    "InitPayloadFactory",
     "ListenerQueue",
     "ProtocolHandler",
     "State",

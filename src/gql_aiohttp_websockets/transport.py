@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import socket
 import sys
-from collections.abc import AsyncGenerator, Awaitable, Collection, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
 from ssl import SSLContext
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 import aiohttp
 from aiohttp import BasicAuth, ClientWSTimeout, Fingerprint, WSMsgType, hdrs
@@ -55,16 +56,24 @@ from .protocols.base import Event, JsonDeserializer, JsonSerializer, elide
 from .request_payload import build_payload
 
 if TYPE_CHECKING:
-    from typing import TypeAlias
-
     from aiohttp.client_ws import ClientWebSocketResponse as _ClientWebSocketResponse
 
     ClientWebSocketResponse: TypeAlias = _ClientWebSocketResponse[bool]
 
-__all__ = ["AIOHTTPWebsocketsTransport", "AckTimeoutError", "ConnectTimeoutError"]
+__all__ = [
+    "AIOHTTPWebsocketsTransport",
+    "AckTimeoutError",
+    "ConnectTimeoutError",
+    "InitPayloadFactory",
+]
 
 log = logging.getLogger("gql_aiohttp_websockets.transport")
 _T = TypeVar("_T")
+
+#: A function returning the ``connection_init`` payload, called on each connect.
+InitPayloadFactory: TypeAlias = Callable[
+    [], "dict[str, Any] | Awaitable[dict[str, Any] | None] | None"
+]
 
 _DEFAULT_INIT_PAYLOAD: dict[str, Any] = {}
 _DEFAULT_CONNECT_ARGS: dict[str, Any] = {}
@@ -142,7 +151,9 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             from the server for this many seconds (``ka`` messages, pings and
             results all count).
         init_payload: The ``connection_init`` payload (often credentials).
-            Never logged.
+            Never logged.  May also be a function, plain or async, returning
+            the payload: it is called on every connect, so that a reconnect
+            sends fresh credentials.
         ping_interval: Send a protocol ``ping`` every ``ping_interval``
             seconds (``graphql-transport-ws`` only).
         pong_timeout: Seconds to wait for the ``pong``; default
@@ -187,7 +198,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         close_timeout: int | float | None = 10,
         ack_timeout: int | float | None = 10,
         keep_alive_timeout: int | float | None = None,
-        init_payload: dict[str, Any] = _DEFAULT_INIT_PAYLOAD,
+        init_payload: dict[str, Any] | InitPayloadFactory = _DEFAULT_INIT_PAYLOAD,
         ping_interval: int | float | None = None,
         pong_timeout: int | float | None = None,
         answer_pings: bool = True,
@@ -217,7 +228,8 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         self.auth = auth
         self.origin = origin
         self.params = params
-        self.headers: LooseHeaders | None = headers
+        # gql's transport reports no headers as {}, not None.
+        self.headers: LooseHeaders = {} if headers is None else headers
         self.proxy = proxy
         self.proxy_auth = proxy_auth
         self.proxy_headers = proxy_headers
@@ -230,7 +242,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         self.ack_timeout = ack_timeout
         self.keep_alive_timeout = keep_alive_timeout
         # A fresh dict for the shared default, so in-place edits stay per instance.
-        self.init_payload: dict[str, Any] = (
+        self.init_payload: dict[str, Any] | InitPayloadFactory = (
             {} if init_payload is _DEFAULT_INIT_PAYLOAD else init_payload
         )
         self.ping_interval = ping_interval
@@ -467,7 +479,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
 
     async def _initialize(self) -> None:
         websocket, handler = self._live()
-        await self._send(handler.connection_init(self.init_payload), secret=True)
+        await self._send(handler.connection_init(await self._init_payload()), secret=True)
         while True:
             message = await websocket.receive()
             if message.type is not WSMsgType.TEXT:
@@ -492,6 +504,15 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                 f"the server sent {_describe(event)} before connection_ack; only ping, pong "
                 "and keep-alive messages may come first"
             )
+
+    async def _init_payload(self) -> dict[str, Any] | None:
+        payload = self.init_payload
+        if not callable(payload):
+            return payload
+        produced = payload()
+        if inspect.isawaitable(produced):
+            produced = await produced
+        return produced
 
     async def _abort_connect(self, close_code: int) -> None:
         websocket, self.websocket = self.websocket, None

@@ -268,3 +268,40 @@ async def test_live_objects_while_connected_none_after_close(
     assert transport.websocket is None
     assert transport.session is None
     assert session.closed
+
+
+@pytest.mark.parametrize("kind", ["plain", "async"])
+async def test_an_init_payload_function_is_called_on_every_connect(
+    make_transport: MakeTransport, kind: str
+) -> None:
+    calls = 0
+
+    def plain() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        return {"token": f"t{calls}"}
+
+    async def asynchronous() -> dict[str, Any]:
+        return plain()
+
+    async with GraphQLWebsocketServer(example_schema()) as server:
+        transport = make_transport(
+            server.url, init_payload=plain if kind == "plain" else asynchronous
+        )
+        await within(transport.connect())
+        await within(transport.close())
+        await within(transport.connect())
+        assert [c.init_payload for c in server.connections] == [{"token": "t1"}, {"token": "t2"}]
+
+
+async def test_an_init_payload_function_that_raises_fails_connect_cleanly(
+    make_transport: MakeTransport,
+) -> None:
+    def broken() -> dict[str, Any]:
+        raise RuntimeError("token store unavailable")
+
+    async with GraphQLWebsocketServer(example_schema()) as server:
+        transport = make_transport(server.url, init_payload=broken)
+        with pytest.raises(RuntimeError, match="token store unavailable"):
+            await within(transport.connect())
+        assert_nothing_open(transport)

@@ -297,7 +297,7 @@ def test_default_attribute_values() -> None:
     first = AIOHTTPWebsocketsTransport("ws://127.0.0.1:1/graphql")
     second = AIOHTTPWebsocketsTransport("ws://127.0.0.1:1/graphql")
     assert first.url == "ws://127.0.0.1:1/graphql"
-    assert first.headers is None
+    assert first.headers == {}
     assert first.ssl is None
     assert first.init_payload == {}
     assert first.connect_args == {}
