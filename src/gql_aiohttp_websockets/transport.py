@@ -14,10 +14,9 @@ import inspect
 import json
 import logging
 import socket
-import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
 from ssl import SSLContext
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import aiohttp
 from aiohttp import BasicAuth, ClientWSTimeout, Fingerprint, WSMsgType, hdrs
@@ -34,6 +33,13 @@ from graphql import ExecutionResult
 from multidict import CIMultiDict
 from yarl import URL
 
+from .aiohttp_glue import (
+    frame_error,
+    read_response_headers,
+    safe_url,
+    with_credentials,
+    within,
+)
 from .exceptions import ConnectionFailedBase, TransportConnectionClosed
 from .lifecycle import State
 from .listener_queue import COMPLETE, EMPTY, ListenerQueue
@@ -68,7 +74,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("gql_aiohttp_websockets.transport")
-_T = TypeVar("_T")
 
 #: A function returning the ``connection_init`` payload, called on each connect.
 InitPayloadFactory: TypeAlias = Callable[
@@ -380,15 +385,15 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
 
     async def _connect_once(self, offer: tuple[str, ...]) -> None:
         try:
-            await _within(self._open_websocket(offer), self.connect_timeout)
+            await within(self._open_websocket(offer), self.connect_timeout)
         except asyncio.TimeoutError:
             raise ConnectTimeoutError(
-                f"the websocket handshake with {_safe_url(self.url)} took longer than "
+                f"the websocket handshake with {safe_url(self.url)} took longer than "
                 f"connect_timeout={self.connect_timeout}s"
             ) from None
         self._set_state(State.INITIALIZING)
         try:
-            await _within(self._initialize(), self.ack_timeout)
+            await within(self._initialize(), self.ack_timeout)
         except asyncio.TimeoutError:
             raise AckTimeoutError(
                 f"the server sent no connection_ack within ack_timeout={self.ack_timeout}s"
@@ -411,8 +416,8 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         else:
             session = aiohttp.ClientSession(**self.client_session_args)
         self.session = session
-        headers = _with_credentials(self.headers, hdrs.AUTHORIZATION, self.auth)
-        proxy_headers = _with_credentials(
+        headers = with_credentials(self.headers, hdrs.AUTHORIZATION, self.auth)
+        proxy_headers = with_credentials(
             self.proxy_headers, hdrs.PROXY_AUTHORIZATION, self.proxy_auth
         )
         if self.proxy_auth is not None and URL(self.url).scheme in ("ws", "http"):
@@ -440,22 +445,22 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             websocket = await session.ws_connect(self.url, **kwargs)
         except aiohttp.WSServerHandshakeError as exc:
             raise ConnectionFailedBase(
-                f"the server at {_safe_url(self.url)} refused the websocket upgrade: "
+                f"the server at {safe_url(self.url)} refused the websocket upgrade: "
                 f"HTTP {exc.status} {exc.message}"
             ) from exc
         except aiohttp.ClientConnectorCertificateError as exc:
             raise ConnectionFailedBase(
-                f"TLS certificate verification failed for {_safe_url(self.url)}: "
+                f"TLS certificate verification failed for {safe_url(self.url)}: "
                 f"{exc.certificate_error}; pass ssl= an SSLContext that trusts the server"
             ) from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise ConnectionFailedBase(
-                f"could not open a websocket to {_safe_url(self.url)}: "
+                f"could not open a websocket to {safe_url(self.url)}: "
                 f"{exc.__class__.__name__}: {exc}"
             ) from exc
         self.websocket = websocket
         self._socket = websocket.get_extra_info("socket")
-        self._response_headers = _response_headers(websocket)
+        self._response_headers = read_response_headers(websocket)
         self.subprotocol = self._negotiated_subprotocol(offer)
         handler_class = get_protocol(self.subprotocol)
         assert handler_class is not None  # the offer only holds registered names
@@ -483,8 +488,8 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         while True:
             message = await websocket.receive()
             if message.type is not WSMsgType.TEXT:
-                raise self._frame_error(
-                    message.type, message.data, message.extra, "while waiting for connection_ack"
+                raise frame_error(
+                    message, "while waiting for connection_ack", self.max_msg_size, self.heartbeat
                 )
             self._frames_received += 1
             if log.isEnabledFor(logging.DEBUG):
@@ -610,8 +615,8 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                 if message.type is not text_type:
                     if self._state is State.CLOSING:
                         return
-                    error = self._frame_error(
-                        message.type, message.data, message.extra, "while operations were running"
+                    error = frame_error(
+                        message, "while operations were running", self.max_msg_size, self.heartbeat
                     )
                     break
                 self._frames_received += 1
@@ -696,34 +701,6 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             f"{event.op_id}, which this connection never started"  # type: ignore[union-attr]
         )
 
-    def _frame_error(self, kind: WSMsgType, data: Any, extra: Any, context: str) -> Exception:
-        if kind is WSMsgType.CLOSE:
-            code = data if isinstance(data, int) else None
-            reason = extra if isinstance(extra, str) else ""
-            return TransportConnectionClosed.from_close(code, reason, context=context)
-        if kind is WSMsgType.BINARY:
-            return TransportProtocolError(
-                f"the server sent a binary frame ({len(data)} bytes) {context}; "
-                "GraphQL over websocket uses text frames only"
-            )
-        if kind is WSMsgType.ERROR:
-            if isinstance(data, aiohttp.WebSocketError):
-                if data.code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
-                    return TransportConnectionClosed(
-                        f"the server sent a message larger than max_msg_size={self.max_msg_size} "
-                        f"bytes {context}; raise max_msg_size if such messages are expected",
-                        code=1009,
-                        reason="message too big",
-                    )
-                return TransportProtocolError(f"invalid websocket frame {context}: {data}")
-            if isinstance(data, aiohttp.ServerTimeoutError):
-                return TransportConnectionClosed(
-                    f"no PONG frame answered a heartbeat PING (heartbeat={self.heartbeat}s) "
-                    f"{context}; the connection is considered lost"
-                )
-            return TransportConnectionClosed(f"the connection failed {context}: {data!r}")
-        return TransportConnectionClosed.from_close(None, "", context=context)
-
     # ----------------------------------------------------------------- timers
 
     async def _ping_loop(self, interval: float) -> None:
@@ -733,7 +710,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                 self.pong_received.clear()
                 try:
                     # The send counts too: a server that stopped reading blocks it.
-                    await _within(self._ping_and_wait(), self.pong_timeout)
+                    await within(self._ping_and_wait(), self.pong_timeout)
                 except asyncio.TimeoutError:
                     self._begin_shutdown(
                         TransportServerError(
@@ -984,7 +961,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             websocket, handler = self.websocket, self._handler
             if clean and websocket is not None and handler is not None:
                 try:
-                    await _within(self._say_goodbye(handler), remaining())
+                    await within(self._say_goodbye(handler), remaining())
                 except asyncio.TimeoutError:
                     log.debug("the server did not take our goodbye within close_timeout")
             # Closing while the receive loop waits wakes it (it returns in the
@@ -1013,7 +990,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         self, websocket: ClientWebSocketResponse, code: int, timeout: float | None
     ) -> None:
         try:
-            await _within(websocket.close(code=code), timeout)
+            await within(websocket.close(code=code), timeout)
             return
         except (Exception, asyncio.TimeoutError, asyncio.CancelledError):
             log.debug("closing the websocket failed; cutting the connection", exc_info=True)
@@ -1042,54 +1019,9 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         if session is None or session is self._user_session:
             return
         try:
-            await _within(session.close(), self.ssl_close_timeout)
+            await within(session.close(), self.ssl_close_timeout)
         except (Exception, asyncio.TimeoutError):
             log.debug("closing the aiohttp session failed", exc_info=True)
-
-
-if sys.version_info >= (3, 11):
-
-    async def _within(awaitable: Awaitable[_T], timeout: float | None) -> _T:
-        """Await ``awaitable`` for at most ``timeout`` seconds (``None``: no limit)."""
-        # Unlike wait_for before 3.12, no extra task per call: this runs on
-        # every connect and close.
-        async with asyncio.timeout(timeout):
-            return await awaitable
-
-else:
-
-    async def _within(awaitable: Awaitable[_T], timeout: float | None) -> _T:
-        """Await ``awaitable`` for at most ``timeout`` seconds (``None``: no limit)."""
-        return await asyncio.wait_for(awaitable, timeout)
-
-
-def _with_credentials(
-    headers: LooseHeaders | None, name: str, credentials: BasicAuth | None
-) -> CIMultiDict[str] | None:
-    # aiohttp 3.14 deprecates its auth= and proxy_auth= arguments; the header
-    # they stand for is sent the same way, without a warning for gql users.
-    if credentials is None:
-        return None if headers is None else CIMultiDict(headers)
-    merged: CIMultiDict[str] = CIMultiDict(headers or {})
-    if name in merged:
-        raise ValueError(f"pass either the {name} header or its BasicAuth argument, not both")
-    merged[name] = credentials.encode()
-    return merged
-
-
-def _response_headers(websocket: ClientWebSocketResponse) -> dict[str, str]:
-    # aiohttp has no public accessor for the handshake response's headers; this
-    # only reads them.
-    response = getattr(websocket, "_response", None)
-    headers = getattr(response, "headers", None)
-    return dict(headers) if headers is not None else {}
-
-
-def _safe_url(url: str) -> str:
-    # Credentials may sit in the user-info or the query string; keep them out
-    # of messages and logs.
-    parsed = URL(url)
-    return str(parsed.with_user(None).with_query(None).with_fragment(None))
 
 
 def _describe(event: Event) -> str:
