@@ -491,7 +491,6 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                 raise frame_error(
                     message, "while waiting for connection_ack", self.max_msg_size, self.heartbeat
                 )
-            self._frames_received += 1
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("<<< %s", elide(message.data))
             event = handler.receive(message.data)
@@ -607,6 +606,8 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         parse = handler.receive
         text_type = WSMsgType.TEXT
         debug = log.isEnabledFor(logging.DEBUG)
+        # Frames are counted only for the keep-alive watchdog, when there is one.
+        counting = self.keep_alive_timeout is not None
         error: Exception
         burst = woken = 0
         try:
@@ -619,7 +620,8 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                         message, "while operations were running", self.max_msg_size, self.heartbeat
                     )
                     break
-                self._frames_received += 1
+                if counting:
+                    self._frames_received += 1
                 if debug:
                     log.debug("<<< %s", elide(message.data))
                 event = parse(message.data)
@@ -653,52 +655,46 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             self._begin_shutdown(error, clean=False, close_code=1000)
 
     async def _handle_event(self, event: Event, listeners: dict[int, ListenerQueue]) -> None:
-        kind = type(event)
-        if kind is Complete or kind is OperationError:
-            op_id: int = event.op_id  # type: ignore[union-attr]
-            listener = listeners.get(op_id)
+        if isinstance(event, (Complete, OperationError)):
+            listener = listeners.get(event.op_id)
             if listener is None:
-                if op_id >= self.next_query_id:
+                if event.op_id >= self.next_query_id:
                     raise self._unknown_id(event)
-                return
-            if kind is Complete:
+            elif isinstance(event, Complete):
                 listener.put_complete()
             else:
-                errors: list[Any] = event.errors  # type: ignore[union-attr]
                 listener.set_exception_nowait(
-                    TransportQueryError(str(errors[0]), query_id=op_id, errors=errors)
+                    TransportQueryError(
+                        str(event.errors[0]), query_id=event.op_id, errors=event.errors
+                    )
                 )
-            return
-        if kind is ConnectionRejected:
-            raise TransportServerError(
-                f"the server reported a connection error: {event.payload!r}"  # type: ignore[union-attr]
-            )
-        if kind is Ack:
+        elif isinstance(event, ConnectionRejected):
+            raise TransportServerError(f"the server reported a connection error: {event.payload!r}")
+        elif isinstance(event, Ack):
             raise TransportProtocolError("the server sent a second connection_ack")
-        await self._handle_control(event)
+        else:
+            await self._handle_control(event)
 
     async def _handle_control(self, event: Event) -> None:
-        kind = type(event)
-        if kind is Ping:
-            self.payloads["ping"] = event.payload  # type: ignore[union-attr]
+        if isinstance(event, Ping):
+            self.payloads["ping"] = event.payload
             self.ping_received.set()
             if self.answer_pings and self._handler is not None:
                 frame = self._handler.pong()
                 if frame is not None:
                     await self._send(frame)
-        elif kind is Pong:
-            self.payloads["pong"] = event.payload  # type: ignore[union-attr]
+        elif isinstance(event, Pong):
+            self.payloads["pong"] = event.payload
             self.pong_received.set()
-        elif kind is ServerNotice:
+        elif isinstance(event, ServerNotice):
             log.warning(
-                "the server complained about the connection: %s",
-                elide(repr(event.payload)),  # type: ignore[union-attr]
+                "the server complained about the connection: %s", elide(repr(event.payload))
             )
 
-    def _unknown_id(self, event: Event) -> TransportProtocolError:
+    def _unknown_id(self, event: Next | Complete | OperationError) -> TransportProtocolError:
         return TransportProtocolError(
             f"the server sent {_describe(event)} for operation id "
-            f"{event.op_id}, which this connection never started"  # type: ignore[union-attr]
+            f"{event.op_id}, which this connection never started"
         )
 
     # ----------------------------------------------------------------- timers

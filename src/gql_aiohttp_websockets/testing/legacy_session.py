@@ -124,10 +124,6 @@ class LegacySession(Session):
         """Send ``data``."""
         await self.wire.send_json({"id": op_id, "type": "data", "payload": result})
 
-    async def send_complete(self, op_id: Hashable) -> None:
-        """Send ``complete``."""
-        await self.wire.send_json({"id": op_id, "type": "complete"})
-
     async def send_rejected(self, op_id: Hashable, errors: list[dict[str, Any]]) -> None:
         """Send ``error`` with the first error as a single object."""
         await self.wire.send_json({"id": op_id, "type": "error", "payload": errors[0]})

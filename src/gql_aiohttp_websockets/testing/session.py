@@ -191,8 +191,8 @@ class Session:
         raise NotImplementedError
 
     async def send_complete(self, op_id: Hashable) -> None:
-        """Send the end of an operation's results."""
-        raise NotImplementedError
+        """Send the end of an operation's results (``complete`` in both subprotocols)."""
+        await self.wire.send_json({"id": op_id, "type": "complete"})
 
     async def send_rejected(self, op_id: Hashable, errors: list[dict[str, Any]]) -> None:
         """Report that the document failed to parse or validate."""

@@ -142,10 +142,6 @@ class TransportWsSession(Session):
         """Send ``next``."""
         await self.wire.send_json({"id": op_id, "type": "next", "payload": result})
 
-    async def send_complete(self, op_id: Hashable) -> None:
-        """Send ``complete``."""
-        await self.wire.send_json({"id": op_id, "type": "complete"})
-
     async def send_rejected(self, op_id: Hashable, errors: list[dict[str, Any]]) -> None:
         """Send ``error`` with the list of errors (no ``complete`` follows)."""
         await self.wire.send_json({"id": op_id, "type": "error", "payload": errors})
