@@ -9,8 +9,9 @@ module needs to know aiohttp's quirks.
 from __future__ import annotations
 
 import asyncio
+import select
 import sys
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sized
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
@@ -25,7 +26,15 @@ from .exceptions import TransportConnectionClosed
 if TYPE_CHECKING:
     from aiohttp.client_ws import ClientWebSocketResponse
 
-__all__ = ["frame_error", "read_response_headers", "safe_url", "with_credentials", "within"]
+__all__ = [
+    "frame_error",
+    "queued_frames",
+    "read_response_headers",
+    "readable_probe",
+    "safe_url",
+    "with_credentials",
+    "within",
+]
 
 _T = TypeVar("_T")
 
@@ -120,6 +129,36 @@ def read_response_headers(websocket: ClientWebSocketResponse[bool]) -> dict[str,
     response = getattr(websocket, "_response", None)
     headers = getattr(response, "headers", None)
     return dict(headers) if headers is not None else {}
+
+
+def queued_frames(websocket: ClientWebSocketResponse[bool]) -> Sized | None:
+    """Return aiohttp's queue of parsed, not yet received frames, if it can be seen.
+
+    Its length tells whether ``receive()`` would return at once.  aiohttp has
+    no public accessor for it; ``None`` when this aiohttp keeps it elsewhere.
+    """
+    queue = getattr(getattr(websocket, "_reader", None), "_buffer", None)
+    return queue if isinstance(queue, Sized) else None
+
+
+def readable_probe(websocket: ClientWebSocketResponse[bool]) -> Callable[[], bool] | None:
+    """Return a check of whether the websocket's socket holds unread bytes.
+
+    ``None`` where that cannot be asked without waiting (no socket, or no
+    ``poll`` on this platform).
+    """
+    sock = websocket.get_extra_info("socket")
+    poll_class = getattr(select, "poll", None)
+    if sock is None or poll_class is None:
+        return None
+    poller = poll_class()
+    poller.register(sock.fileno(), select.POLLIN)
+    poll = poller.poll
+
+    def readable() -> bool:
+        return bool(poll(0))
+
+    return readable
 
 
 def safe_url(url: str) -> str:

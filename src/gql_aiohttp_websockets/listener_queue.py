@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Final
 
+from gql.transport.exceptions import TransportProtocolError
 from graphql import ExecutionResult
 
 __all__ = ["COMPLETE", "EMPTY", "ListenerQueue", "ParsedAnswer", "QueueMarker"]
@@ -39,36 +39,68 @@ class ListenerQueue:
     Same interface as gql's ``ListenerQueue``: :meth:`get` returns
     ``(answer_type, execution_result)`` pairs, and an exception set with
     :meth:`set_exception` is raised to the consumer only after every result
-    queued before it.  Underneath it is a deque of results with at most one
+    queued before it.  Underneath it is a list of results with at most one
     waiting future, and it has synchronous methods for the receive loop
     (:meth:`put_result`, :meth:`set_exception_nowait`) and for the
     transport's own consumer (:meth:`take_nowait`, :meth:`wait`), which skip
-    building a pair per result.
+    building a pair per result.  A result may also be queued as the text of
+    its frame, decoded only when taken.
 
     Args:
         query_id: The operation id this queue belongs to.
         send_stop: Whether the consumer leaving early must tell the server to
             stop the operation.
+        decode: Turns ``(query_id, text)``, a result queued as text, into
+            the result when it is taken.
+        on_malformed: Called with the error of ``decode`` for a malformed
+            frame, before the consumer gets that error in the result's place;
+            nothing queued after the frame is delivered.
     """
 
-    __slots__ = ("_exception", "_items", "_waiter", "closed", "query_id", "send_stop")
+    __slots__ = (
+        "_decode",
+        "_exception",
+        "_head",
+        "_items",
+        "_on_malformed",
+        "_waiter",
+        "closed",
+        "query_id",
+        "send_stop",
+    )
 
-    def __init__(self, query_id: int, send_stop: bool) -> None:
+    def __init__(
+        self,
+        query_id: int,
+        send_stop: bool,
+        decode: Callable[[int, str], ExecutionResult] | None = None,
+        on_malformed: Callable[[TransportProtocolError], object] | None = None,
+    ) -> None:
         self.query_id = query_id
         self.send_stop = send_stop
         #: ``True`` once ``complete`` or an exception was queued: later items are dropped.
         self.closed = False
-        self._items: deque[ExecutionResult | QueueMarker] = deque()
+        # A list read from _head on, not a deque: an empty deque weighs 600
+        # bytes, and a connection may hold thousands of operations.
+        self._items: list[ExecutionResult | str | QueueMarker] = []
+        self._head = 0
+        self._decode = decode
+        self._on_malformed = on_malformed
         self._exception: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._items) - self._head
 
     # The receive loop's side.
 
-    def put_result(self, result: ExecutionResult) -> bool:
+    def put_result(self, result: ExecutionResult | str) -> bool:
         """Queue one result unless the queue is closed.
+
+        Args:
+            result: An ``ExecutionResult``, or text that the ``decode``
+                function given to the constructor turns into one when the
+                consumer takes it.
 
         Returns:
             Whether this woke a consumer that was waiting.
@@ -84,13 +116,26 @@ class ListenerQueue:
                 return True
         return False
 
+    def put_held(self, result: ExecutionResult | str) -> bool:
+        """Queue one result unless the queue is closed, without waking the consumer.
+
+        Returns:
+            Whether the consumer is waiting for this result: the caller must
+            then call :meth:`wake` (once, however many results it adds).
+        """
+        if self.closed:
+            return False
+        items = self._items
+        items.append(result)
+        return self._waiter is not None and len(items) - self._head == 1
+
     def put_complete(self) -> None:
         """Queue the end of the operation; nothing queued later is kept."""
         if self.closed:
             return
         self.closed = True
         self._items.append(COMPLETE)
-        self._wake()
+        self.wake()
 
     def set_exception_nowait(self, exception: BaseException) -> None:
         """Close the queue with ``exception``, raised after the queued results.
@@ -101,9 +146,10 @@ class ListenerQueue:
         if self._exception is None:
             self._exception = exception
         self.closed = True
-        self._wake()
+        self.wake()
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
+        """Resume the waiting consumer, if there is one."""
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -117,14 +163,39 @@ class ListenerQueue:
 
         Raises:
             BaseException: The exception given to :meth:`set_exception`, once
-                every result queued before it has been taken.
+                every result queued before it has been taken; or the error of
+                the ``decode`` function for a malformed result frame.
         """
         items = self._items
-        if items:
-            item = items.popleft()
+        head = self._head
+        if head < len(items):
+            item = items[head]
+            head += 1
+            if head == len(items):
+                items.clear()
+                head = 0
+            else:
+                # Let go of what was taken; drop the taken slots now and then.
+                items[head - 1] = EMPTY
+                if head >= 256 and head * 2 >= len(items):
+                    del items[:head]
+                    head = 0
+            self._head = head
+            if type(item) is str:
+                assert self._decode is not None, "a frame was queued without a decoder"
+                try:
+                    return self._decode(self.query_id, item)
+                except TransportProtocolError as exc:
+                    self.closed = True
+                    self.send_stop = False
+                    self._items.clear()
+                    self._head = 0
+                    if self._on_malformed is not None:
+                        self._on_malformed(exc)
+                    raise
             if item is COMPLETE:
                 self.send_stop = False
-            return item
+            return item  # type: ignore[return-value]
         if self._exception is not None:
             raise self._exception
         return EMPTY
@@ -137,7 +208,7 @@ class ListenerQueue:
         cancelled consumer is simply replaced by the next one.
         """
         waiter = asyncio.get_running_loop().create_future()
-        if self._items or self._exception is not None:
+        if self._head < len(self._items) or self._exception is not None:
             waiter.set_result(None)
         else:
             self._waiter = waiter

@@ -35,7 +35,9 @@ from yarl import URL
 
 from .aiohttp_glue import (
     frame_error,
+    queued_frames,
     read_response_headers,
+    readable_probe,
     safe_url,
     with_credentials,
     within,
@@ -82,20 +84,65 @@ InitPayloadFactory: TypeAlias = Callable[
 
 _DEFAULT_INIT_PAYLOAD: dict[str, Any] = {}
 _DEFAULT_CONNECT_ARGS: dict[str, Any] = {}
-# The receive loop gives the consumers a turn once it has queued TURN_BYTES of
-# results (a result weighs its frame's length plus RESULT_WEIGHT), and at
-# least BYTES_PER_WAKE for each consumer it woke meanwhile.  aiohttp hands over
-# a whole socket read, thousands of small frames, without suspending:
-# - decoding all of it before anyone consumes keeps every result alive through
-#   garbage-collector passes (a quarter of the cost of 10 KB results) and
-#   starves the application's other tasks, so turns come after every one or
-#   two 10 KB results, or about 80 small ones;
-# - but each turn resumes every consumer that got something, and with many
-#   subscriptions interleaved a short turn gives each of them one result per
-#   resumption, so the turn grows with the number of consumers woken.
-_TURN_BYTES = 16384
+# A turn of the receive loop (see _Turn) ends once it has queued TURN_BYTES of
+# results, each weighing its frame's length plus RESULT_WEIGHT.  Results are
+# queued as text, which the garbage collector does not track, so a long turn
+# costs little memory; it ends well before a consumer would notice the wait.
+_TURN_BYTES = 256 * 1024
 _RESULT_WEIGHT = 64
-_BYTES_PER_WAKE = 1024
+_BYTES_PER_WAKE = 768
+_HOLD_SECONDS = 0.001
+
+
+class _Turn:
+    """The results the receive loop queued since its consumers last ran.
+
+    Waking a consumer for every result would resume it once or twice per
+    socket read when many operations interleave, and each resumption costs
+    more than decoding a small result.  So the receive loop holds the wake-ups
+    while it works through what has already arrived, and ends the turn (wakes
+    them all) when the turn has grown to ``_TURN_BYTES``, when nothing more
+    has arrived, or before anything other than a result.  Holding while
+    ``receive()`` waits for bytes already on the socket is bounded by
+    ``_HOLD_SECONDS``, in case they are only part of a frame.
+    """
+
+    __slots__ = ("_loop", "_timer", "bytes", "held")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._timer: asyncio.TimerHandle | None = None
+        #: The queues whose waiting consumer got a result this turn.
+        self.held: list[ListenerQueue] = []
+        #: How much was queued this turn: frame lengths plus _RESULT_WEIGHT each.
+        self.bytes = 0
+
+    @property
+    def holding(self) -> bool:
+        """Whether a wait of ``receive()`` is bounded by :meth:`hold_briefly`."""
+        return self._timer is not None
+
+    def hold_briefly(self) -> None:
+        """Keep the wake-ups held while ``receive()`` waits, for a short while."""
+        if self._timer is None:
+            self._timer = self._loop.call_later(_HOLD_SECONDS, self.end)
+
+    def stop_holding(self) -> None:
+        """``receive()`` returned: the bound of :meth:`hold_briefly` is no longer needed."""
+        timer = self._timer
+        if timer is not None:
+            self._timer = None
+            timer.cancel()
+
+    def end(self) -> None:
+        """Wake every consumer that got something this turn."""
+        self.stop_holding()
+        held = self.held
+        if held:
+            for listener in held:
+                listener.wake()
+            held.clear()
+        self.bytes = 0
 
 
 class AckTimeoutError(asyncio.TimeoutError):
@@ -293,6 +340,8 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         self._connect_task: asyncio.Task[Any] | None = None
         self._close_requested = False
         self._frames_received = 0
+        self._decode_frame: Callable[[int, str], ExecutionResult] | None = None
+        self._on_malformed: Callable[[TransportProtocolError], None] | None = None
 
     # ------------------------------------------------------------------ state
 
@@ -532,6 +581,8 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         self._frames_received = 0
         self._set_state(State.OPEN)
         websocket, handler = self._live()
+        self._decode_frame = handler.routed_result
+        self._on_malformed = self._malformed_result(handler)
         self._receive_task = asyncio.ensure_future(self._receive_loop(websocket, handler))
         if self.ping_interval is not None and handler.supports_ping:
             self._timer_tasks.append(asyncio.ensure_future(self._ping_loop(self.ping_interval)))
@@ -539,6 +590,20 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             self._timer_tasks.append(
                 asyncio.ensure_future(self._keep_alive_watchdog(self.keep_alive_timeout))
             )
+
+    def _malformed_result(
+        self, handler: ProtocolHandler
+    ) -> Callable[[TransportProtocolError], None]:
+        # Results are queued as frame text and decoded by their consumer (see
+        # ProtocolHandler.route).  A malformed one fails the connection as it
+        # would have in the receive loop, once everything before it was taken.
+        def fail(error: TransportProtocolError) -> None:
+            if self._handler is handler and self._state is State.OPEN:
+                self._begin_shutdown(
+                    error, clean=False, close_code=handler.protocol_error_close_code
+                )
+
+        return fail
 
     def _live(self) -> tuple[ClientWebSocketResponse, ProtocolHandler]:
         if self.websocket is None or self._handler is None:
@@ -603,16 +668,31 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
     ) -> None:
         listeners = self.listeners
         receive = websocket.receive
+        route = handler.route
         parse = handler.receive
         text_type = WSMsgType.TEXT
         debug = log.isEnabledFor(logging.DEBUG)
         # Frames are counted only for the keep-alive watchdog, when there is one.
         counting = self.keep_alive_timeout is not None
+        queued = queued_frames(websocket)
+        readable = readable_probe(websocket) if queued is not None else None
+        turn = _Turn(asyncio.get_running_loop())
         error: Exception
-        burst = woken = 0
         try:
             while True:
+                if turn.held:
+                    if turn.bytes >= _TURN_BYTES and turn.bytes >= len(turn.held) * _BYTES_PER_WAKE:
+                        turn.end()
+                        await asyncio.sleep(0)
+                    elif queued is None or not queued:
+                        # receive() is about to wait for the network.
+                        if readable is not None and readable():
+                            turn.hold_briefly()
+                        else:
+                            turn.end()
                 message = await receive()
+                if turn.holding:
+                    turn.stop_holding()
                 if message.type is not text_type:
                     if self._state is State.CLOSING:
                         return
@@ -622,21 +702,30 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                     break
                 if counting:
                     self._frames_received += 1
+                text = message.data
                 if debug:
-                    log.debug("<<< %s", elide(message.data))
-                event = parse(message.data)
+                    log.debug("<<< %s", elide(text))
+                routed = route(text)
+                if routed is not None:
+                    # The payload stays text until the consumer takes it.
+                    listener = listeners.get(routed[0])
+                    if listener is not None:
+                        if listener.put_held(routed[1]):
+                            turn.held.append(listener)
+                        turn.bytes += len(text) + _RESULT_WEIGHT
+                    continue
+                event = parse(text)
                 if type(event) is Next:
                     listener = listeners.get(event.op_id)
                     if listener is not None:
-                        if listener.put_result(event.result):
-                            woken += 1
-                        burst += len(message.data) + _RESULT_WEIGHT
-                        if burst >= _TURN_BYTES and burst >= woken * _BYTES_PER_WAKE:
-                            burst = woken = 0
-                            await asyncio.sleep(0)
+                        if listener.put_held(event.result):
+                            turn.held.append(listener)
+                        turn.bytes += len(text) + _RESULT_WEIGHT
                     elif event.op_id >= self.next_query_id:
                         raise self._unknown_id(event)
                     continue
+                # Whatever else happens to an operation comes after its results.
+                turn.end()
                 await self._handle_event(event, listeners)
         except (TransportProtocolError, TransportServerError) as exc:
             error = exc
@@ -649,6 +738,8 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         except Exception as exc:
             log.exception("unexpected error in the receive loop")
             error = ConnectionFailedBase(f"unexpected error in the receive loop: {exc!r}")
+        finally:
+            turn.end()
         if isinstance(error, TransportProtocolError):
             self._begin_shutdown(error, clean=False, close_code=handler.protocol_error_close_code)
         else:
@@ -791,10 +882,14 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         op_id = listener.query_id
         listeners = self.listeners
         try:
-            await self._send(handler.start(op_id, payload))
-            take = listener.take_nowait
+            # Not kept for the life of the subscription: a connection may hold
+            # thousands of them.
+            frame = handler.start(op_id, payload)
+            del payload
+            await self._send(frame)
+            del frame
             while True:
-                item = take()
+                item = listener.take_nowait()
                 if item is EMPTY:
                     await listener.waiter()
                 elif item is COMPLETE:
@@ -871,7 +966,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
     def _register(self, send_stop: bool) -> ListenerQueue:
         op_id = self.next_query_id
         self.next_query_id = op_id + 1
-        listener = ListenerQueue(op_id, send_stop)
+        listener = ListenerQueue(op_id, send_stop, self._decode_frame, self._on_malformed)
         self.listeners[op_id] = listener
         return listener
 

@@ -11,6 +11,7 @@ subprotocol name.
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,6 +43,23 @@ JsonDeserializer: TypeAlias = Callable[[str], Any]
 
 #: How many checked ids a handler remembers (a connection's running operations).
 _ID_CACHE_SIZE = 4096
+
+#: JSON's whitespace, which is narrower than the regular expression ``\\s``.
+_JSON_SPACE = " \t\n\r"
+_WS = "[ \t\n\r]*"
+
+
+def _envelope_pattern(result_type: str) -> re.Pattern[str]:
+    # A result frame whose id and type come first (in either order) and whose
+    # payload comes last, up to the payload's first character: the layout of
+    # every server seen (graphql-ws, subscriptions-transport-ws, Python ones).
+    kind = f'"type"{_WS}:{_WS}"{re.escape(result_type)}"'
+    op_id = f'"id"{_WS}:{_WS}"([0-9]{{1,18}})"'
+    return re.compile(
+        f"\\{{{_WS}(?:{op_id}{_WS},{_WS}{kind}|{kind}{_WS},{_WS}{op_id})"
+        f'{_WS},{_WS}"payload"{_WS}:{_WS}'
+    )
+
 
 #: Longest piece of a received frame quoted in an error message or a log line.
 ELIDE_AT = 200
@@ -178,7 +196,15 @@ class ProtocolHandler(ABC):
     #: The ``type`` of a result message, for the fast path of ``receive()``.
     result_type: ClassVar[str] = ""
 
-    __slots__ = ("_dumps", "_ids", "_loads", "_scan")
+    __slots__ = (
+        "_dumps",
+        "_envelope",
+        "_id_first_tail",
+        "_ids",
+        "_loads",
+        "_scan",
+        "_type_first_head",
+    )
 
     def __init__(
         self,
@@ -199,6 +225,11 @@ class ProtocolHandler(ABC):
             self._scan = make_scanner(decoder)
         # Ids already checked on this connection, as received -> as int.
         self._ids: dict[str, int] = {}
+        self._id_first_tail = f'","type":"{self.result_type}","payload":'
+        self._type_first_head = f'{{"type":"{self.result_type}","id":"'
+        self._envelope: Callable[[str], re.Match[str] | None] | None = (
+            _envelope_pattern(self.result_type).match if self.result_type else None
+        )
 
     def receive(self, text: str) -> Event:
         """Turn one received text frame into one event.
@@ -214,6 +245,113 @@ class ProtocolHandler(ABC):
             if event is not None:
                 return event
         return self._receive_message(text, message)
+
+    def route(self, text: str) -> tuple[int, str] | None:
+        """Split a result frame into its operation id and its undecoded payload.
+
+        Only the envelope is read: a ``next`` (or legacy ``data``) message
+        whose ``id`` and ``type`` come first and whose ``payload`` comes last,
+        for an id this handler issued.  The payload is decoded later, by
+        :meth:`routed_result`, when the operation's consumer takes it: a
+        result waiting in a queue stays compact text that the garbage
+        collector does not track, and the results of an operation nobody
+        listens to any more are never decoded.
+
+        Returns:
+            ``(op_id, payload_text)``, or ``None`` for any other frame: pass
+            those to :meth:`receive`.
+        """
+        # The two compact layouts, id first (graphql-ws) or type first, with
+        # string methods; other spacing goes through the regular expression.
+        raw_id = None
+        if text.startswith('{"id":"'):
+            close = text.find('"', 7)
+            tail = self._id_first_tail
+            if text.startswith(tail, close):
+                raw_id = text[7:close]
+                start = close + len(tail)
+        else:
+            head = self._type_first_head
+            if text.startswith(head):
+                close = text.find('"', len(head))
+                if text.startswith('","payload":', close):
+                    raw_id = text[len(head) : close]
+                    start = close + 12
+        if raw_id is None:
+            match = self._envelope(text) if self._envelope is not None else None
+            if match is None:
+                return None
+            raw_id = match[1] or match[2]
+            start = match.end()
+        op_id = self._ids.get(raw_id)
+        if op_id is None:
+            return None
+        # Without the envelope's closing brace; anything else after the
+        # payload makes routed_result() take the full checks.
+        if text.endswith("}"):
+            return op_id, text[start:-1]
+        body = text.rstrip(_JSON_SPACE)
+        return op_id, text[start : len(body) - 1 if body.endswith("}") else len(text)]
+
+    def routed_result(self, op_id: int, payload_text: str) -> ExecutionResult:
+        """Decode a payload :meth:`route` split off.
+
+        Returns the same result as :meth:`receive` would have for the whole
+        frame, and raises the same error when the payload is not a valid
+        GraphQL result.
+
+        Raises:
+            TransportProtocolError: The frame is not valid JSON, or its payload
+                is not a GraphQL result object.
+        """
+        payload: Any = None
+        scan = self._scan
+        try:
+            if scan is None:
+                payload = self._loads(payload_text)
+            else:
+                payload, end = scan(payload_text, 0)
+                if end != len(payload_text):
+                    payload = None
+        except Exception:
+            pass
+        if type(payload) is dict:
+            data = payload.get("data")
+            errors = payload.get("errors")
+            if errors is None:
+                if type(data) is dict:
+                    return ExecutionResult(data, None, payload.get("extensions"))
+            elif type(errors) is list and (data is None or type(data) is dict):
+                return ExecutionResult(data, errors, payload.get("extensions"))
+        return self._routed_result_slowly(op_id, payload_text)
+
+    def _routed_result_slowly(self, op_id: int, payload_text: str) -> ExecutionResult:
+        # Spacing, a decoder of the user's choice, or something wrong.
+        payload: Any = None
+        if self._scan is not None:
+            try:
+                payload, end = self._scan(payload_text, 0)
+            except (StopIteration, ValueError, RecursionError):
+                payload = None
+            else:
+                if payload_text[end:].strip(_JSON_SPACE):
+                    payload = None
+        else:
+            try:
+                payload = self._loads(payload_text)
+            except Exception:
+                payload = None
+        if type(payload) is dict:
+            result = self._well_formed_payload(payload)
+            if result is not None:
+                return result
+        # Anything unusual takes the full checks, on the frame put together
+        # again (compact), which name the problem.
+        frame = f'{{"id":"{op_id}","type":"{self.result_type}","payload":{payload_text}}}'
+        event = self.receive(frame)
+        if type(event) is not Next:
+            raise self._malformed(frame, "it repeats its 'type' or 'id' with different values")
+        return event.result
 
     def _receive_message(self, text: str, message: dict[str, Any]) -> Event:
         """Turn one decoded message into an event, validating everything.
@@ -241,6 +379,11 @@ class ProtocolHandler(ABC):
         payload = message.get("payload")
         if op_id is None or type(payload) is not dict:
             return None
+        result = self._well_formed_payload(payload)
+        return None if result is None else Next(op_id, result)
+
+    @staticmethod
+    def _well_formed_payload(payload: dict[str, Any]) -> ExecutionResult | None:
         data = payload.get("data")
         errors = payload.get("errors")
         if errors is None:
@@ -248,7 +391,7 @@ class ProtocolHandler(ABC):
                 return None
         elif type(errors) is not list or (data is not None and type(data) is not dict):
             return None
-        return Next(op_id, ExecutionResult(data, errors, payload.get("extensions")))
+        return ExecutionResult(data, errors, payload.get("extensions"))
 
     def connection_init(self, payload: Mapping[str, Any] | None) -> str:
         """Build ``connection_init`` with the given payload."""
