@@ -59,8 +59,35 @@ class RawServer(StreamServer):
                 lines.append(f"Sec-WebSocket-Protocol: {self.subprotocol}")
             writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
             await writer.drain()
-            await reader.read()  # swallow everything, answer nothing
+            await self.serve(reader, writer)
         except (asyncio.IncompleteReadError, ConnectionError):
             return
         finally:
             writer.close()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Play the server after the handshake; by default swallow everything, answer nothing."""
+        await reader.read()
+
+
+def text_frame(text: str) -> bytes:
+    """Encode ``text`` as one unmasked websocket text frame, as a server sends it."""
+    payload = text.encode()
+    if len(payload) < 126:
+        return bytes([0x81, len(payload)]) + payload
+    if len(payload) < 1 << 16:
+        return bytes([0x81, 126]) + len(payload).to_bytes(2, "big") + payload
+    return bytes([0x81, 127]) + len(payload).to_bytes(8, "big") + payload
+
+
+async def read_client_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Read one masked frame from the client; return its opcode and unmasked payload."""
+    head = await reader.readexactly(2)
+    length = head[1] & 0x7F
+    if length == 126:
+        length = int.from_bytes(await reader.readexactly(2), "big")
+    elif length == 127:
+        length = int.from_bytes(await reader.readexactly(8), "big")
+    mask = await reader.readexactly(4)
+    payload = await reader.readexactly(length)
+    return head[0] & 0x0F, bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))

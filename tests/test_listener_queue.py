@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from gql.transport.exceptions import TransportProtocolError
 from graphql import ExecutionResult
 
 from gql_aiohttp_websockets import ListenerQueue
+from gql_aiohttp_websockets.listener_queue import COMPLETE, EMPTY
 from tests.helpers import within
 
 
@@ -87,3 +89,67 @@ async def test_a_cancelled_get_leaves_the_queue_usable() -> None:
         await waiting
     queue.put_nowait(("data", result(2)))
     assert (await within(queue.get()))[1] == result(2)
+
+
+# Results queued as text, decoded when taken.
+
+
+def decode_n(query_id: int, text: str) -> ExecutionResult:
+    if not text.isdigit():
+        raise TransportProtocolError(f"operation {query_id}: {text!r} is not a number")
+    return result(int(text))
+
+
+def test_text_is_decoded_when_taken_and_keeps_its_place() -> None:
+    queue = ListenerQueue(4, send_stop=True, decode=decode_n)
+    queue.put_result("1")
+    queue.put_result(result(2))
+    queue.put_held("3")
+    queue.put_complete()
+    taken = [queue.take_nowait() for _ in range(4)]
+    assert taken[:3] == [result(1), result(2), result(3)]
+    assert taken[3] is COMPLETE
+    assert queue.take_nowait() is EMPTY
+
+
+def test_a_malformed_text_closes_the_queue_and_reports_once() -> None:
+    reported: list[TransportProtocolError] = []
+    queue = ListenerQueue(4, send_stop=True, decode=decode_n, on_malformed=reported.append)
+    for text in ("1", "oops", "3"):
+        queue.put_result(text)
+    assert queue.take_nowait() == result(1)
+    with pytest.raises(TransportProtocolError, match="operation 4: 'oops'") as caught:
+        queue.take_nowait()
+    assert reported == [caught.value]
+    assert queue.closed
+    assert queue.send_stop is False, "the connection fails; there is nothing to stop"
+    assert len(queue) == 0, "nothing queued after the malformed frame is delivered"
+    queue.put_result("4")
+    assert queue.take_nowait() is EMPTY
+
+
+async def test_put_held_asks_for_one_wake_and_wake_resumes_the_consumer() -> None:
+    queue = ListenerQueue(1, send_stop=True)
+    assert queue.put_held(result(0)) is False, "nobody is waiting"
+    assert queue.take_nowait() == result(0)
+    waiting = asyncio.ensure_future(queue.waiter())
+    await asyncio.sleep(0)
+    assert queue.put_held(result(1)) is True
+    assert queue.put_held(result(2)) is False, "one wake covers every result of the turn"
+    assert not waiting.done()
+    queue.wake()
+    await within(waiting)
+    assert [queue.take_nowait(), queue.take_nowait()] == [result(1), result(2)]
+
+
+def test_a_long_backlog_taken_slowly_stays_in_order() -> None:
+    queue = ListenerQueue(1, send_stop=True)
+    taken: list[object] = []
+    for n in range(2000):
+        queue.put_result(result(n))
+        if n % 3 == 0:
+            taken.append(queue.take_nowait())
+    while (item := queue.take_nowait()) is not EMPTY:
+        taken.append(item)
+    assert taken == [result(n) for n in range(2000)]
+    assert len(queue) == 0

@@ -220,7 +220,9 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         json_serialize: Turns an outgoing message into text (default
             :func:`json.dumps`).
         json_deserialize: Turns received text into Python values (default
-            :func:`json.loads`); ``orjson.loads`` is a fast choice.
+            :func:`json.loads`); ``orjson.loads`` is a fast choice.  It gets
+            whole messages, except results: their payload alone, when the
+            consumer takes them.
         max_msg_size: Largest message accepted from the server, in bytes
             (default 4 MiB, aiohttp's); a larger one fails the connection with
             close code 1009.  ``0`` means no limit.

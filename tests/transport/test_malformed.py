@@ -31,6 +31,15 @@ FAULTS = [
         "never started",
     ),
     ("payload-not-object", '{"type": "{next}", "id": "1", "payload": [1]}', "not a GraphQL result"),
+    # Compact frames whose payload is decoded only when the consumer takes it.
+    ("payload-not-json", '{"id":"1","type":"{next}","payload":{"data":{"x":}}}', "not valid JSON"),
+    ("errors-not-list", '{"id":"1","type":"{next}","payload":{"errors":5}}', "not a list"),
+    ("no-closing-brace", '{"id":"1","type":"{next}","payload":{"data":{}}', "not valid JSON"),
+    (
+        "type-repeated",
+        '{"id":"1","type":"{next}","payload":{"data":{}},"type":"complete"}',
+        "repeats its 'type'",
+    ),
 ]
 
 
@@ -112,4 +121,34 @@ async def test_late_messages_for_a_stopped_operation_are_ignored(
         await results.aclose()
         result = await within(transport.execute(doc("{ hello }")))
         assert result.data == {"n": 3}
+        assert transport.state is State.OPEN
+
+
+async def test_a_malformed_result_for_a_stopped_operation_is_never_decoded(
+    make_transport: MakeTransport, subprotocol: str
+) -> None:
+    next_type = NEXT_TYPE[subprotocol]
+
+    async def late_garbage(conn: Any) -> None:
+        await conn.accept_init()
+        first = await conn.receive_json()
+        await conn.send_json({"type": next_type, "id": first["id"], "payload": {"data": {"n": 1}}})
+        await conn.receive_json()  # the stop
+        await conn.send_text(f'{{"id":"{first["id"]}","type":"{next_type}","payload":{{"x":}}}}')
+        second = await conn.receive_json()
+        await conn.send_json({"type": next_type, "id": second["id"], "payload": {"data": {"n": 2}}})
+        await conn.send_json({"type": "complete", "id": second["id"]})
+        await conn.wait_closed(scaled_timeout(10))
+
+    async with ScriptedWebsocketServer(late_garbage, subprotocols=(subprotocol,)) as server:
+        transport = make_transport(server.url)
+        await within(transport.connect())
+        results = transport.subscribe(doc("subscription { countdown(from: 3) }"))
+        async for result in results:
+            assert result.data == {"n": 1}
+            break
+        await results.aclose()
+        # Nobody listens to the first operation any more: its late result,
+        # broken or not, is dropped unread and the connection carries on.
+        assert (await within(transport.execute(doc("{ hello }")))).data == {"n": 2}
         assert transport.state is State.OPEN
