@@ -85,9 +85,11 @@ InitPayloadFactory: TypeAlias = Callable[
 _DEFAULT_INIT_PAYLOAD: dict[str, Any] = {}
 _DEFAULT_CONNECT_ARGS: dict[str, Any] = {}
 # A turn of the receive loop (see _Turn) ends once it has queued TURN_BYTES of
-# results, each weighing its frame's length plus RESULT_WEIGHT.  Results are
-# queued as text, which the garbage collector does not track, so a long turn
-# costs little memory; it ends well before a consumer would notice the wait.
+# results, each weighing its frame's length plus RESULT_WEIGHT, and at least
+# BYTES_PER_WAKE for each consumer it will wake: with a thousand subscriptions
+# interleaved that is four or five results per resumption instead of one or
+# two.  Results wait as text, which the garbage collector does not track, so
+# a turn costs little memory; it ends well before a consumer would notice.
 _TURN_BYTES = 256 * 1024
 _RESULT_WEIGHT = 64
 _BYTES_PER_WAKE = 768
@@ -679,21 +681,25 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         queued = queued_frames(websocket)
         readable = readable_probe(websocket) if queued is not None else None
         turn = _Turn(asyncio.get_running_loop())
+        held = turn.held
+        holding = False
         error: Exception
         try:
             while True:
-                if turn.held:
-                    if turn.bytes >= _TURN_BYTES and turn.bytes >= len(turn.held) * _BYTES_PER_WAKE:
+                if held:
+                    if turn.bytes >= _TURN_BYTES and turn.bytes >= len(held) * _BYTES_PER_WAKE:
                         turn.end()
                         await asyncio.sleep(0)
                     elif queued is None or not queued:
                         # receive() is about to wait for the network.
                         if readable is not None and readable():
                             turn.hold_briefly()
+                            holding = True
                         else:
                             turn.end()
                 message = await receive()
-                if turn.holding:
+                if holding:
+                    holding = False
                     turn.stop_holding()
                 if message.type is not text_type:
                     if self._state is State.CLOSING:
@@ -713,7 +719,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                     listener = listeners.get(routed[0])
                     if listener is not None:
                         if listener.put_held(routed[1]):
-                            turn.held.append(listener)
+                            held.append(listener)
                         turn.bytes += len(text) + _RESULT_WEIGHT
                     continue
                 event = parse(text)
@@ -721,7 +727,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                     listener = listeners.get(event.op_id)
                     if listener is not None:
                         if listener.put_held(event.result):
-                            turn.held.append(listener)
+                            held.append(listener)
                         turn.bytes += len(text) + _RESULT_WEIGHT
                     elif event.op_id >= self.next_query_id:
                         raise self._unknown_id(event)
@@ -1052,7 +1058,15 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             if timers:
                 await asyncio.wait(timers)
             websocket, handler = self.websocket, self._handler
-            if clean and websocket is not None and handler is not None:
+            if (
+                clean
+                and websocket is not None
+                and handler is not None
+                and (
+                    handler.terminate() is not None
+                    or any(listener.send_stop for listener in self.listeners.values())
+                )
+            ):
                 try:
                     await within(self._say_goodbye(handler), remaining())
                 except asyncio.TimeoutError:

@@ -10,6 +10,7 @@ subprotocol name.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from abc import ABC, abstractmethod
@@ -49,6 +50,7 @@ _JSON_SPACE = " \t\n\r"
 _WS = "[ \t\n\r]*"
 
 
+@functools.cache
 def _envelope_pattern(result_type: str) -> re.Pattern[str]:
     # A result frame whose id and type come first (in either order) and whose
     # payload comes last, up to the payload's first character: the layout of
