@@ -201,3 +201,18 @@ def test_a_repeated_type_is_not_taken_for_a_result(handler_class: type[ProtocolH
     )
     assert handler.receive(text) == Complete(7)
     assert isinstance(lazily(handler, text), TransportProtocolError)
+
+
+def test_a_handler_with_its_own_receive_is_never_routed() -> None:
+    class OwnReceive(GraphQLTransportWSHandler):
+        """Reads results its own way: route() must not second-guess it."""
+
+        __slots__ = ()
+
+        def receive(self, text: str) -> Any:
+            return Complete(0)
+
+    handler = started(stdlib_handler, OwnReceive)
+    assert handler.route('{"id":"7","type":"next","payload":{"data":{}}}') is None
+    default = started(stdlib_handler, GraphQLTransportWSHandler)
+    assert default.route('{"id":"7","type":"next","payload":{"data":{}}}') == (7, '{"data":{}}')

@@ -178,7 +178,11 @@ class ProtocolHandler(ABC):
 
     Subclasses set :attr:`subprotocol` and implement the frame builders and
     :meth:`receive`.  Frame builders return the text of one frame to send, or
-    ``None`` when the subprotocol has no such message.
+    ``None`` when the subprotocol has no such message.  A subclass that sets
+    :attr:`result_type` and implements ``_receive_message`` also gets
+    :meth:`route` and :meth:`routed_result`, the receive loop's lazy path for
+    results; one that overrides :meth:`receive` as a whole does not (its
+    ``route()`` returns ``None``), unless it overrides them too.
 
     Args:
         json_serialize: Turns a message (a ``dict``) into text.
@@ -204,6 +208,7 @@ class ProtocolHandler(ABC):
         "_id_first_tail",
         "_ids",
         "_loads",
+        "_routable",
         "_scan",
         "_type_first_head",
     )
@@ -227,11 +232,14 @@ class ProtocolHandler(ABC):
             self._scan = make_scanner(decoder)
         # Ids already checked on this connection, as received -> as int.
         self._ids: dict[str, int] = {}
+        # route() must agree with receive(): a receive() of the subclass's own
+        # may read results differently.
+        self._routable = bool(self.result_type) and type(self).receive is ProtocolHandler.receive
         self._id_first_tail = f'","type":"{self.result_type}","payload":'
         self._type_first_head = f'{{"type":"{self.result_type}","id":"'
-        self._envelope: Callable[[str], re.Match[str] | None] | None = (
-            _envelope_pattern(self.result_type).match if self.result_type else None
-        )
+        self._envelope: Callable[[str], re.Match[str] | None] = _envelope_pattern(
+            self.result_type
+        ).match
 
     def receive(self, text: str) -> Event:
         """Turn one received text frame into one event.
@@ -263,6 +271,8 @@ class ProtocolHandler(ABC):
             ``(op_id, payload_text)``, or ``None`` for any other frame: pass
             those to :meth:`receive`.
         """
+        if not self._routable:
+            return None
         # The two compact layouts, id first (graphql-ws) or type first, with
         # string methods; other spacing goes through the regular expression.
         raw_id = None
@@ -280,7 +290,7 @@ class ProtocolHandler(ABC):
                     raw_id = text[len(head) : close]
                     start = close + 12
         if raw_id is None:
-            match = self._envelope(text) if self._envelope is not None else None
+            match = self._envelope(text)
             if match is None:
                 return None
             raw_id = match[1] or match[2]
