@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from graphql import parse, print_ast
 
-from gql_aiohttp_websockets.request_payload import build_payload, query_text
+from gql_aiohttp_websockets.request_payload import ReusedPayload, build_payload, query_text
 
 
 def test_a_document_alone() -> None:
@@ -47,3 +47,15 @@ def test_query_text_is_printed_once_per_document() -> None:
 def test_anything_else_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="GraphQLRequest, a graphql DocumentNode or query text"):
         build_payload(42)
+
+
+def test_a_request_without_variables_gets_the_same_payload_each_time() -> None:
+    document = parse("query Q { x }")
+    first = build_payload(document, operation_name="Q")
+    assert isinstance(first, ReusedPayload)
+    assert first == {"query": print_ast(document), "operationName": "Q"}
+    assert build_payload(document, operation_name="Q") is first
+    assert build_payload(document) is not first, "another operation name, another payload"
+    with_variables = build_payload(document, {"a": 1}, "Q")
+    assert type(with_variables) is dict
+    assert build_payload(document, {"a": 1}, "Q") is not with_variables

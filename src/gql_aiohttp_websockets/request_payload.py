@@ -11,7 +11,7 @@ from typing import Any
 
 from graphql import DocumentNode, Source, parse, print_ast
 
-__all__ = ["build_payload", "query_text"]
+__all__ = ["ReusedPayload", "build_payload", "query_text"]
 
 _CACHE_SIZE = 256
 # Keyed by id(); the document is kept in the value so that the id cannot be
@@ -19,6 +19,21 @@ _CACHE_SIZE = 256
 # immutable by convention, and hashing one walks the whole tree, so a
 # WeakKeyDictionary would cost more than printing.
 _printed: OrderedDict[int, tuple[DocumentNode, str]] = OrderedDict()
+
+
+class ReusedPayload(dict[str, Any]):
+    """A payload that :func:`build_payload` hands out again for the same request.
+
+    Only requests without variables or extensions get one.  Nobody mutates it,
+    so a protocol handler may keep its JSON text and skip encoding it again.
+    """
+
+    __slots__ = ()
+
+
+# (id(document), operation name) -> (document, payload); the document is kept
+# for the same reason as in _printed.
+_reused: OrderedDict[tuple[int, str | None], tuple[DocumentNode, ReusedPayload]] = OrderedDict()
 
 
 def query_text(document: DocumentNode) -> str:
@@ -50,7 +65,9 @@ def build_payload(
         extensions: Protocol extensions; override those of ``request``.
 
     Returns:
-        The payload dict, with empty optional fields left out as gql does.
+        The payload dict, with empty optional fields left out as gql does; for
+        a request without variables or extensions, the same
+        :class:`ReusedPayload` each time.
 
     Raises:
         TypeError: ``request`` is none of the accepted kinds.
@@ -73,6 +90,8 @@ def build_payload(
             operation_name = getattr(request, "operation_name", None)
         if extensions is None:
             extensions = getattr(request, "extensions", None)
+    if not variable_values and not extensions:
+        return _reused_payload(document, operation_name or None)
     payload: dict[str, Any] = {"query": query_text(document)}
     if operation_name:
         payload["operationName"] = operation_name
@@ -80,4 +99,18 @@ def build_payload(
         payload["variables"] = variable_values
     if extensions:
         payload["extensions"] = extensions
+    return payload
+
+
+def _reused_payload(document: DocumentNode, operation_name: str | None) -> ReusedPayload:
+    key = (id(document), operation_name)
+    entry = _reused.get(key)
+    if entry is not None and entry[0] is document:
+        return entry[1]
+    payload = ReusedPayload(query=query_text(document))
+    if operation_name:
+        payload["operationName"] = operation_name
+    _reused[key] = (document, payload)
+    if len(_reused) > _CACHE_SIZE:
+        _reused.popitem(last=False)
     return payload

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 
 from gql_aiohttp_websockets.protocols import (
@@ -13,6 +14,7 @@ from gql_aiohttp_websockets.protocols import (
     GraphQLTransportWSHandler,
     ProtocolHandler,
 )
+from gql_aiohttp_websockets.request_payload import ReusedPayload
 
 TWS = GraphQLTransportWSHandler
 LEGACY = ApolloHandler
@@ -90,3 +92,29 @@ def test_supports_ping_matches_ping_frames(
 )
 def test_subprotocol_name(handler_class: type[ProtocolHandler], subprotocol: str) -> None:
     assert handler_class.subprotocol == subprotocol
+
+
+@pytest.mark.parametrize("handler_class", [TWS, LEGACY])
+@pytest.mark.parametrize(
+    "dumps",
+    [json.dumps, lambda value: orjson.dumps(value).decode()],
+    ids=["json", "orjson"],
+)
+def test_a_reused_payload_is_encoded_once_and_framed_the_same(
+    handler_class: type[ProtocolHandler], dumps: Any
+) -> None:
+    calls: list[Any] = []
+
+    def counting_dumps(value: Any) -> str:
+        calls.append(value)
+        return str(dumps(value))
+
+    handler = handler_class(json_serialize=counting_dumps)
+    payload = ReusedPayload(query="{ a }", operationName="A")
+    frames = [handler.start(op_id, payload) for op_id in (1, 2, 3)]
+    assert calls == [payload], "the payload alone, and only once"
+    plain = handler_class()
+    for op_id, frame in zip((1, 2, 3), frames, strict=True):
+        assert json.loads(frame) == json.loads(plain.start(op_id, dict(payload)))
+    # The ids are remembered for the lazy path as with any other start.
+    assert handler.route(f'{{"id":"3","type":"{handler.result_type}","payload":{{"data":{{}}}}}}')

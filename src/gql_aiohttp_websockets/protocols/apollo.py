@@ -32,6 +32,7 @@ class ApolloHandler(ProtocolHandler):
     """Handler for the legacy ``graphql-ws`` subprotocol."""
 
     result_type: ClassVar[str] = "data"
+    complete_type: ClassVar[str] = "complete"
     subprotocol: ClassVar[str] = "graphql-ws"
     supports_ping: ClassVar[bool] = False
     # gql assumes the legacy protocol when the server answers without a
@@ -42,7 +43,7 @@ class ApolloHandler(ProtocolHandler):
 
     def start(self, op_id: int, payload: Mapping[str, Any]) -> str:
         """Build ``start`` (GQL_START)."""
-        return self._dumps({"id": self._wire_id(op_id), "type": "start", "payload": payload})
+        return self._operation_frame("start", op_id, payload)
 
     def stop(self, op_id: int) -> str:
         """Build ``stop`` (GQL_STOP); servers usually answer with ``complete``."""

@@ -22,6 +22,8 @@ from typing import Any, ClassVar, TypeAlias
 from gql.transport.exceptions import TransportProtocolError
 from graphql import ExecutionResult
 
+from ..request_payload import ReusedPayload
+
 __all__ = [
     "Ack",
     "Complete",
@@ -44,6 +46,8 @@ JsonDeserializer: TypeAlias = Callable[[str], Any]
 
 #: How many checked ids a handler remembers (a connection's running operations).
 _ID_CACHE_SIZE = 4096
+#: How many encoded payloads of repeated requests a handler keeps.
+_PAYLOAD_CACHE_SIZE = 256
 
 #: JSON's whitespace, which is narrower than the regular expression ``\\s``.
 _JSON_SPACE = " \t\n\r"
@@ -201,6 +205,8 @@ class ProtocolHandler(ABC):
 
     #: The ``type`` of a result message, for the fast path of ``receive()``.
     result_type: ClassVar[str] = ""
+    #: The ``type`` of the server's ``complete``, for the same fast path.
+    complete_type: ClassVar[str] = ""
 
     __slots__ = (
         "_dumps",
@@ -208,6 +214,7 @@ class ProtocolHandler(ABC):
         "_id_first_tail",
         "_ids",
         "_loads",
+        "_payload_texts",
         "_routable",
         "_scan",
         "_type_first_head",
@@ -232,6 +239,8 @@ class ProtocolHandler(ABC):
             self._scan = make_scanner(decoder)
         # Ids already checked on this connection, as received -> as int.
         self._ids: dict[str, int] = {}
+        # id(payload) -> (payload, its JSON), for payloads build_payload reuses.
+        self._payload_texts: dict[int, tuple[ReusedPayload, str]] = {}
         # route() must agree with receive(): a receive() of the subclass's own
         # may read results differently.
         self._routable = bool(self.result_type) and type(self).receive is ProtocolHandler.receive
@@ -250,10 +259,17 @@ class ProtocolHandler(ABC):
                 frame, elided.
         """
         message = self._decode(text)
-        if message.get("type") == self.result_type:
+        kind = message.get("type")
+        if kind == self.result_type:
             event = self._well_formed_result(message)
             if event is not None:
                 return event
+        elif kind == self.complete_type and kind:
+            # An id this handler issued needs no further checks.
+            raw_id = message.get("id")
+            op_id = self._ids.get(raw_id) if type(raw_id) is str else None
+            if op_id is not None:
+                return Complete(op_id)
         return self._receive_message(text, message)
 
     def route(self, text: str) -> tuple[int, str] | None:
@@ -404,6 +420,21 @@ class ProtocolHandler(ABC):
         elif type(errors) is not list or (data is not None and type(data) is not dict):
             return None
         return ExecutionResult(data, errors, payload.get("extensions"))
+
+    def _operation_frame(self, kind: str, op_id: int, payload: Mapping[str, Any]) -> str:
+        """Build the message of type ``kind`` starting ``op_id`` with ``payload``."""
+        raw_id = self._wire_id(op_id)
+        if type(payload) is ReusedPayload:
+            # The same query again (no variables): its payload's JSON is kept.
+            texts = self._payload_texts
+            entry = texts.get(id(payload))
+            if entry is None or entry[0] is not payload:
+                if len(texts) >= _PAYLOAD_CACHE_SIZE:
+                    texts.clear()
+                entry = (payload, self._dumps(payload))
+                texts[id(payload)] = entry
+            return f'{{"id":"{raw_id}","type":"{kind}","payload":{entry[1]}}}'
+        return self._dumps({"id": raw_id, "type": kind, "payload": payload})
 
     def connection_init(self, payload: Mapping[str, Any] | None) -> str:
         """Build ``connection_init`` with the given payload."""

@@ -30,6 +30,7 @@ class GraphQLTransportWSHandler(ProtocolHandler):
     """Handler for ``graphql-transport-ws``."""
 
     result_type: ClassVar[str] = "next"
+    complete_type: ClassVar[str] = "complete"
     subprotocol: ClassVar[str] = "graphql-transport-ws"
     supports_ping: ClassVar[bool] = True
     # The graphql-ws reference client closes with 4004 "Bad response".
@@ -39,7 +40,7 @@ class GraphQLTransportWSHandler(ProtocolHandler):
 
     def start(self, op_id: int, payload: Mapping[str, Any]) -> str:
         """Build ``subscribe`` (PROTOCOL.md: ``Subscribe``)."""
-        return self._dumps({"id": self._wire_id(op_id), "type": "subscribe", "payload": payload})
+        return self._operation_frame("subscribe", op_id, payload)
 
     def stop(self, op_id: int) -> str:
         """Build the client's ``complete``; the server sends no confirmation."""
