@@ -153,3 +153,41 @@ def test_a_long_backlog_taken_slowly_stays_in_order() -> None:
         taken.append(item)
     assert taken == [result(n) for n in range(2000)]
     assert len(queue) == 0
+
+
+def test_take_ready_hands_over_a_batch_next_item_last() -> None:
+    queue = ListenerQueue(1, send_stop=True, decode=decode_n)
+    for n in range(3):
+        queue.put_result(str(n))
+    queue.put_complete()
+    ready = queue.take_ready()
+    assert ready == [COMPLETE, "2", "1", "0"]
+    assert queue.take_ready() == []
+    assert [queue.result_of(ready.pop()) for _ in range(3)] == [result(0), result(1), result(2)]
+
+
+def test_take_ready_takes_a_long_backlog_a_batch_at_a_time() -> None:
+    queue = ListenerQueue(1, send_stop=True)
+    for n in range(150):
+        queue.put_result(result(n))
+    taken: list[object] = []
+    while ready := queue.take_ready():
+        assert len(ready) <= 64
+        taken.extend(reversed(ready))
+        if len(taken) == 64:
+            queue.put_result(result(1000))  # arrives while the backlog is taken
+    assert taken == [result(n) for n in range(150)] + [result(1000)]
+
+
+def test_take_ready_raises_only_once_the_results_are_taken() -> None:
+    reported: list[TransportProtocolError] = []
+    queue = ListenerQueue(1, send_stop=True, decode=decode_n, on_malformed=reported.append)
+    queue.put_result("bad")
+    queue.put_result("2")
+    queue.set_exception_nowait(KeyError("later"))
+    ready = queue.take_ready()
+    with pytest.raises(TransportProtocolError):
+        queue.result_of(ready.pop())
+    assert len(reported) == 1
+    with pytest.raises(KeyError):
+        queue.take_ready()

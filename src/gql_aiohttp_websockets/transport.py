@@ -897,12 +897,19 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             await self._send(frame)
             del frame
             while True:
-                item = listener.take_nowait()
-                if item is EMPTY:
+                ready = listener.take_ready()
+                if not ready:
                     await listener.waiter()
-                elif item is COMPLETE:
-                    return
-                else:
+                    continue
+                while ready:
+                    item = ready.pop()
+                    if type(item) is str:
+                        # Rebound, so that the text is let go of while the
+                        # consumer holds the result.
+                        item = listener.result_of(item)
+                    elif item is COMPLETE:
+                        listener.send_stop = False
+                        return
                     yield item  # type: ignore[misc]
         except (asyncio.CancelledError, GeneratorExit):
             if listener.send_stop:
