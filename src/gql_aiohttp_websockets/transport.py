@@ -341,6 +341,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         self._receive_task: asyncio.Task[None] | None = None
         self._timer_tasks: list[asyncio.Task[None]] = []
         self._shutdown_task: asyncio.Task[None] | None = None
+        self._shutdown_waiters: list[asyncio.Future[None]] = []
         self._connect_task: asyncio.Task[Any] | None = None
         self._close_requested = False
         self._frames_received = 0
@@ -1033,9 +1034,22 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
 
     async def _wait_shutdown(self, task: asyncio.Task[None]) -> None:
         # The shutdown bounds each of its steps by close_timeout (and the session
-        # by ssl_close_timeout), so waiting for it is bounded too; shielded so
-        # that cancelling a close() does not abandon the cleanup halfway.
-        await asyncio.shield(task)
+        # by ssl_close_timeout), so waiting for it is bounded too.  Each caller
+        # waits on a future of its own, which the shutdown resolves as its last
+        # step: cancelling a close() cancels that future, never the cleanup,
+        # and the caller resumes one loop iteration sooner than through
+        # asyncio.shield().
+        if task.done():
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._shutdown_waiters.append(waiter)
+        await waiter
+
+    def _release_shutdown_waiters(self, _: object = None) -> None:
+        waiters, self._shutdown_waiters = self._shutdown_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _begin_shutdown(
         self, error: Exception, *, clean: bool, close_code: int
@@ -1048,6 +1062,8 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             self._shutdown_task = asyncio.ensure_future(
                 self._shutdown(error, clean=clean, close_code=close_code)
             )
+            # Also if the task never ran (cancelled before its first step).
+            self._shutdown_task.add_done_callback(self._release_shutdown_waiters)
         return self._shutdown_task
 
     async def _shutdown(self, error: Exception, *, clean: bool, close_code: int) -> None:
@@ -1099,6 +1115,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             self._handler = None
             self._shutdown_task = None
             self._set_state(State.CLOSED)
+            self._release_shutdown_waiters()
 
     async def _close_websocket(
         self, websocket: ClientWebSocketResponse, code: int, timeout: float | None
