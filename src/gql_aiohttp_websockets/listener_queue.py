@@ -133,6 +133,19 @@ class ListenerQueue:
         items.append(result)
         return self._waiter is not None and len(items) - self._head == 1
 
+    def put_complete_held(self) -> bool:
+        """Queue the end of the operation, without waking the consumer.
+
+        Returns:
+            Whether the consumer is waiting for it: see :meth:`put_held`.
+        """
+        if self.closed:
+            return False
+        self.closed = True
+        items = self._items
+        items.append(COMPLETE)
+        return self._waiter is not None and len(items) - self._head == 1
+
     def put_complete(self) -> None:
         """Queue the end of the operation; nothing queued later is kept."""
         if self.closed:

@@ -733,7 +733,15 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                     elif event.op_id >= self.next_query_id:
                         raise self._unknown_id(event)
                     continue
-                # Whatever else happens to an operation comes after its results.
+                if type(event) is Complete:
+                    # Held like a result: it is queued after them anyway.
+                    listener = listeners.get(event.op_id)
+                    if listener is not None:
+                        if listener.put_complete_held():
+                            held.append(listener)
+                    elif event.op_id >= self.next_query_id:
+                        raise self._unknown_id(event)
+                    continue
                 turn.end()
                 await self._handle_event(event, listeners)
         except (TransportProtocolError, TransportServerError) as exc:
