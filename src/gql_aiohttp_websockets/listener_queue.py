@@ -254,13 +254,22 @@ class ListenerQueue:
         try:
             return self._decode(self.query_id, text)
         except TransportProtocolError as exc:
-            self.closed = True
-            self.send_stop = False
-            self._items.clear()
-            self._head = 0
-            if self._on_malformed is not None:
-                self._on_malformed(exc)
+            self.malformed(exc)
             raise
+
+    def malformed(self, error: TransportProtocolError) -> None:
+        """Record that a result queued as text could not be decoded.
+
+        The queue is closed and what was queued after that result is dropped;
+        ``on_malformed`` is told.  For a consumer that decodes text items
+        itself, with the ``decode`` function it was given.
+        """
+        self.closed = True
+        self.send_stop = False
+        self._items.clear()
+        self._head = 0
+        if self._on_malformed is not None:
+            self._on_malformed(error)
 
     def waiter(self) -> Awaitable[None]:
         """Return a future that completes once :meth:`take_nowait` has something new.

@@ -905,6 +905,9 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             del payload
             await self._send(frame)
             del frame
+            # The connection's one bound method: nothing allocated per operation.
+            decode = self._decode_frame
+            assert decode is not None
             while True:
                 ready = listener.take_ready()
                 if not ready:
@@ -915,7 +918,11 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                     if type(item) is str:
                         # Rebound, so that the text is let go of while the
                         # consumer holds the result.
-                        item = listener.result_of(item)
+                        try:
+                            item = decode(op_id, item)
+                        except TransportProtocolError as exc:
+                            listener.malformed(exc)
+                            raise
                     elif item is COMPLETE:
                         listener.send_stop = False
                         return
