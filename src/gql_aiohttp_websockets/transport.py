@@ -103,10 +103,11 @@ class _Turn:
     socket read when many operations interleave, and each resumption costs
     more than decoding a small result.  So the receive loop holds the wake-ups
     while it works through what has already arrived, and ends the turn (wakes
-    them all) when the turn has grown to ``_TURN_BYTES``, when nothing more
-    has arrived, or before anything other than a result.  Holding while
-    ``receive()`` waits for bytes already on the socket is bounded by
-    ``_HOLD_SECONDS``, in case they are only part of a frame.
+    them all) when the turn has grown to ``_TURN_BYTES`` (and
+    ``_BYTES_PER_WAKE`` for each consumer held), when nothing more has
+    arrived, or before anything other than a result or a ``complete``.
+    Holding while ``receive()`` waits for bytes already on the socket is
+    bounded by ``_HOLD_SECONDS``, in case they are only part of a frame.
     """
 
     __slots__ = ("_loop", "_timer", "bytes", "held")
