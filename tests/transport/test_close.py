@@ -184,3 +184,37 @@ async def test_a_dropped_connection_fails_every_operation_after_its_results(
         # and the transport can connect again
         await within(transport.connect())
         assert transport.state is State.OPEN
+
+
+async def test_cancelling_close_does_not_abandon_the_cleanup(
+    make_transport: MakeTransport, subprotocol: str
+) -> None:
+    paused = asyncio.Event()
+    resume = asyncio.Event()
+
+    async def hang_then_read(conn: Any) -> None:
+        await conn.accept_init()
+        conn.pause_reading()  # our close frame waits unread: close() hangs in the handshake
+        paused.set()
+        await resume.wait()
+        conn.resume_reading()
+        await conn.wait_closed(scaled_timeout(10))
+
+    async with ScriptedWebsocketServer(hang_then_read, subprotocols=(subprotocol,)) as server:
+        transport = make_transport(server.url)
+        await within(transport.connect())
+        await within(paused.wait())
+        closing = asyncio.ensure_future(transport.close())
+        # close() is cancelled while the shutdown waits for the server's close frame.
+        done, _ = await asyncio.wait([closing], timeout=scaled_timeout(0.2))
+        assert not done, "close() should still be waiting for the server"
+        assert transport.state is State.CLOSING
+        closing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        assert transport.state is State.CLOSING, "the shutdown goes on without its caller"
+        resume.set()
+        await within(transport.wait_closed())
+        assert transport.state is State.CLOSED
+        assert transport.session is None
+        assert await within(server.connections[0].wait_closed(scaled_timeout(5))) == 1000
