@@ -198,8 +198,8 @@ async def test_a_held_complete_asks_for_a_wake_only_when_it_is_all_the_consumer_
     waiting = asyncio.ensure_future(queue.waiter())
     await asyncio.sleep(0)
     assert queue.put_held(result(1)) is True
-    assert queue.put_complete_held() is False, "the wake for the result covers it"
-    assert queue.put_complete_held() is False, "nothing after the end"
+    assert queue.put_held(COMPLETE) is False, "the wake for the result covers it"
+    assert queue.put_held(COMPLETE) is False, "nothing after the end"
     queue.wake()
     await within(waiting)
     assert [queue.take_nowait(), queue.take_nowait()] == [result(1), COMPLETE]
@@ -207,7 +207,7 @@ async def test_a_held_complete_asks_for_a_wake_only_when_it_is_all_the_consumer_
     alone = ListenerQueue(2, send_stop=True)
     waiting = asyncio.ensure_future(alone.waiter())
     await asyncio.sleep(0)
-    assert alone.put_complete_held() is True
+    assert alone.put_held(COMPLETE) is True
     alone.wake()
     await within(waiting)
     assert alone.take_nowait() is COMPLETE

@@ -99,7 +99,7 @@ class ListenerQueue:
     # The receive loop's side.
 
     def put_result(self, result: ExecutionResult | str) -> bool:
-        """Queue one result unless the queue is closed.
+        """Queue one result unless the queue is closed, and wake the consumer.
 
         Args:
             result: An ``ExecutionResult``, or text that the ``decode``
@@ -111,48 +111,31 @@ class ListenerQueue:
         """
         if self.closed:
             return False
-        self._items.append(result)
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
-                return True
-        return False
+        self.put_held(result)
+        return self.wake()
 
-    def put_held(self, result: ExecutionResult | str) -> bool:
-        """Queue one result unless the queue is closed, without waking the consumer.
+    def put_held(self, item: ExecutionResult | str | QueueMarker) -> bool:
+        """Queue a result, or ``COMPLETE``, unless the queue is closed; wake nobody.
+
+        After ``COMPLETE`` the queue is closed: nothing queued later is kept.
 
         Returns:
-            Whether the consumer is waiting for this result: the caller must
-            then call :meth:`wake` (once, however many results it adds).
+            Whether the consumer is waiting for this item: the caller must
+            then call :meth:`wake` (once, however many items it adds).
         """
         if self.closed:
             return False
+        if item is COMPLETE:
+            self.closed = True
         items = self._items
-        items.append(result)
-        return self._waiter is not None and len(items) - self._head == 1
-
-    def put_complete_held(self) -> bool:
-        """Queue the end of the operation, without waking the consumer.
-
-        Returns:
-            Whether the consumer is waiting for it: see :meth:`put_held`.
-        """
-        if self.closed:
-            return False
-        self.closed = True
-        items = self._items
-        items.append(COMPLETE)
+        items.append(item)
         return self._waiter is not None and len(items) - self._head == 1
 
     def put_complete(self) -> None:
-        """Queue the end of the operation; nothing queued later is kept."""
-        if self.closed:
-            return
-        self.closed = True
-        self._items.append(COMPLETE)
-        self.wake()
+        """Queue the end of the operation and wake the consumer."""
+        if not self.closed:
+            self.put_held(COMPLETE)
+            self.wake()
 
     def set_exception_nowait(self, exception: BaseException) -> None:
         """Close the queue with ``exception``, raised after the queued results.
@@ -165,13 +148,15 @@ class ListenerQueue:
         self.closed = True
         self.wake()
 
-    def wake(self) -> None:
-        """Resume the waiting consumer, if there is one."""
+    def wake(self) -> bool:
+        """Resume the waiting consumer, if there is one; return whether there was."""
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+                return True
+        return False
 
     # The consumer's side.
 

@@ -44,7 +44,7 @@ from .aiohttp_glue import (
 )
 from .exceptions import ConnectionFailedBase, TransportConnectionClosed
 from .lifecycle import State
-from .listener_queue import COMPLETE, EMPTY, ListenerQueue
+from .listener_queue import COMPLETE, EMPTY, ListenerQueue, QueueMarker
 from .protocols import (
     Ack,
     Complete,
@@ -715,36 +715,29 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                 text = message.data
                 if debug:
                     log.debug("<<< %s", elide(text))
+                item: ExecutionResult | str | QueueMarker
                 routed = route(text)
                 if routed is not None:
                     # The payload stays text until the consumer takes it.
-                    listener = listeners.get(routed[0])
-                    if listener is not None:
-                        if listener.put_held(routed[1]):
-                            held.append(listener)
-                        turn.bytes += len(text) + _RESULT_WEIGHT
-                    continue
-                event = parse(text)
-                if type(event) is Next:
-                    listener = listeners.get(event.op_id)
-                    if listener is not None:
-                        if listener.put_held(event.result):
-                            held.append(listener)
-                        turn.bytes += len(text) + _RESULT_WEIGHT
-                    elif event.op_id >= self.next_query_id:
-                        raise self._unknown_id(event)
-                    continue
-                if type(event) is Complete:
-                    # Held like a result: it is queued after them anyway.
-                    listener = listeners.get(event.op_id)
-                    if listener is not None:
-                        if listener.put_complete_held():
-                            held.append(listener)
-                    elif event.op_id >= self.next_query_id:
-                        raise self._unknown_id(event)
-                    continue
-                turn.end()
-                await self._handle_event(event, listeners)
+                    op_id, item = routed
+                else:
+                    event = parse(text)
+                    if type(event) is Next:
+                        op_id, item = event.op_id, event.result
+                    elif type(event) is Complete:
+                        # Held like a result: it is queued after them anyway.
+                        op_id, item = event.op_id, COMPLETE
+                    else:
+                        turn.end()
+                        await self._handle_event(event, listeners)
+                        continue
+                listener = listeners.get(op_id)
+                if listener is not None:
+                    if listener.put_held(item):
+                        held.append(listener)
+                    turn.bytes += len(text) + _RESULT_WEIGHT
+                elif op_id >= self.next_query_id:
+                    raise self._unknown_id("complete" if item is COMPLETE else "a result", op_id)
         except (TransportProtocolError, TransportServerError) as exc:
             error = exc
         except asyncio.TimeoutError:
@@ -764,13 +757,12 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             self._begin_shutdown(error, clean=False, close_code=1000)
 
     async def _handle_event(self, event: Event, listeners: dict[int, ListenerQueue]) -> None:
-        if isinstance(event, (Complete, OperationError)):
+        # Results and complete never get here: the receive loop queues them.
+        if isinstance(event, OperationError):
             listener = listeners.get(event.op_id)
             if listener is None:
                 if event.op_id >= self.next_query_id:
-                    raise self._unknown_id(event)
-            elif isinstance(event, Complete):
-                listener.put_complete()
+                    raise self._unknown_id("an error", event.op_id)
             else:
                 listener.set_exception_nowait(
                     TransportQueryError(
@@ -800,10 +792,9 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                 "the server complained about the connection: %s", elide(repr(event.payload))
             )
 
-    def _unknown_id(self, event: Next | Complete | OperationError) -> TransportProtocolError:
+    def _unknown_id(self, what: str, op_id: int) -> TransportProtocolError:
         return TransportProtocolError(
-            f"the server sent {_describe(event)} for operation id "
-            f"{event.op_id}, which this connection never started"
+            f"the server sent {what} for operation id {op_id}, which this connection never started"
         )
 
     # ----------------------------------------------------------------- timers

@@ -354,27 +354,9 @@ class ProtocolHandler(ABC):
         return self._routed_result_slowly(op_id, payload_text)
 
     def _routed_result_slowly(self, op_id: int, payload_text: str) -> ExecutionResult:
-        # Spacing, a decoder of the user's choice, or something wrong.
-        payload: Any = None
-        if self._scan is not None:
-            try:
-                payload, end = self._scan(payload_text, 0)
-            except (StopIteration, ValueError, RecursionError):
-                payload = None
-            else:
-                if payload_text[end:].strip(_JSON_SPACE):
-                    payload = None
-        else:
-            try:
-                payload = self._loads(payload_text)
-            except Exception:
-                payload = None
-        if type(payload) is dict:
-            result = self._well_formed_payload(payload)
-            if result is not None:
-                return result
-        # Anything unusual takes the full checks, on the frame put together
-        # again (compact), which name the problem.
+        # Spacing, an unusual result, or something wrong: the full checks of
+        # receive(), on the frame put together again (compact), which also
+        # name any problem.
         frame = f'{{"id":"{op_id}","type":"{self.result_type}","payload":{payload_text}}}'
         event = self.receive(frame)
         if type(event) is not Next:
