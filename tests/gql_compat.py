@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import gql
+from gql.transport import exceptions as gql_exceptions
 
 GQL_MAJOR = int(gql.__version__.split(".")[0])
 
@@ -32,3 +33,11 @@ def request(
     if operation_name is not None:
         kwargs["operation_name"] = operation_name
     return document, kwargs
+
+
+#: What gql's own transport raises for a websocket the server closed, and so
+#: what its users catch: gql 4's TransportConnectionFailed, gql 3.x's
+#: ConnectionResetError.
+CLOSED_BY_SERVER: type[Exception] = (
+    gql_exceptions.TransportConnectionFailed if GQL_MAJOR >= 4 else ConnectionResetError
+)

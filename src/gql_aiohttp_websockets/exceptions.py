@@ -1,32 +1,54 @@
 """Exceptions raised by the transport, all of them gql's own classes or subclasses.
 
 gql 4 added ``TransportConnectionFailed`` for a connection that broke; gql 3.5
-users catch ``TransportClosed`` in that case.  :class:`TransportConnectionClosed`
-derives from whichever of the two the installed gql offers, so code written for
-either version keeps working.
+users catch ``TransportClosed`` for a transport that is not connected, and
+``ConnectionResetError`` (what gql 3.x's own class raises) for a websocket the
+server closed.  :class:`TransportConnectionClosed` derives from what the
+installed gql line raises, so code written for either version keeps working.
 """
 
 from __future__ import annotations
 
+import aiohttp
 from gql.transport import exceptions as _gql_exceptions
-from gql.transport.exceptions import TransportClosed
+from gql.transport.exceptions import TransportClosed, TransportError
 
 from .close_codes import classify_close_code
 
-__all__ = ["ConnectionFailedBase", "TransportConnectionClosed", "TransportConnectionFailed"]
+__all__ = [
+    "CertificateVerificationFailed",
+    "ConnectionFailedBase",
+    "TransportConnectionClosed",
+    "TransportConnectionFailed",
+]
 
-#: The gql class its users catch when a live connection breaks.
+#: The gql class its users catch when the transport cannot be used: a broken
+#: connection (gql 4), or one that is not open (gql 3.5: ``TransportClosed``).
 ConnectionFailedBase: type[Exception] = getattr(
     _gql_exceptions, "TransportConnectionFailed", TransportClosed
 )
 TransportConnectionFailed = ConnectionFailedBase
 
+# gql 3.5's reconnecting session reconnects at once on a TransportClosed and
+# leaves a ConnectionResetError to the caller, the next operation then
+# finding the transport closed: with gql 3.x's own class a closed websocket
+# is the latter, and so it is here.
+_CLOSED_BASE: type[Exception] = (
+    ConnectionFailedBase if ConnectionFailedBase is not TransportClosed else TransportError
+)
 
-class TransportConnectionClosed(ConnectionFailedBase):  # type: ignore[valid-type,misc]
-    """The websocket closed, or the connection dropped, while operations were running.
 
-    A subclass of gql's ``TransportConnectionFailed`` (gql 4) or ``TransportClosed``
-    (gql 3.5), so existing ``except`` clauses keep catching it.
+class TransportConnectionClosed(
+    _CLOSED_BASE,  # type: ignore[valid-type,misc]
+    ConnectionResetError,
+):
+    """The websocket closed, or the connection dropped.
+
+    What gql's own transport raises in this case, so existing ``except``
+    clauses keep catching it: a :class:`ConnectionResetError` (gql 3.x) and a
+    ``TransportConnectionFailed`` (gql 4); with gql 3.5, also a
+    ``TransportError`` (not a ``TransportClosed``, which gql 3.5's
+    reconnecting session would take as its cue to reconnect at once).
 
     Attributes:
         code: The close code sent by the server, or ``None`` when the
@@ -66,3 +88,32 @@ class TransportConnectionClosed(ConnectionFailedBase):  # type: ignore[valid-typ
             if reason:
                 described += f", reason {reason!r}"
         return cls(f"{described} {context}".strip(), code=code, reason=reason)
+
+
+class CertificateVerificationFailed(
+    ConnectionFailedBase,  # type: ignore[valid-type,misc]
+    aiohttp.ClientConnectorCertificateError,
+):
+    """The server's TLS certificate could not be verified.
+
+    A ``TransportConnectionFailed`` (gql 4) or ``TransportClosed`` (gql 3.5),
+    as every failed connect, and also aiohttp's
+    ``ClientConnectorCertificateError``, which gql 3.x's own transport lets
+    through and its users catch.  The aiohttp error is also the ``__cause__``.
+
+    Args:
+        message: What happened and what to do about it.
+        error: aiohttp's error.
+    """
+
+    def __init__(self, message: str, error: aiohttp.ClientConnectorCertificateError) -> None:
+        # aiohttp's attributes (host, port, certificate_error) read what its
+        # constructor stores; the message is ours.
+        aiohttp.ClientConnectorCertificateError.__init__(
+            self, error._conn_key, error.certificate_error
+        )
+        self.args = (message,)  # type: ignore[assignment]
+        self._message = message
+
+    def __str__(self) -> str:
+        return self._message

@@ -69,6 +69,7 @@ class ListenerQueue:
         "_on_malformed",
         "_waiter",
         "closed",
+        "on_end",
         "query_id",
         "send_stop",
     )
@@ -92,6 +93,9 @@ class ListenerQueue:
         self._on_malformed = on_malformed
         self._exception: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
+        #: Called once when the operation ends: its end is queued (``complete``
+        #: or an exception), or its consumer left (see :meth:`ended`).
+        self.on_end: Callable[[], object] | None = None
 
     def __len__(self) -> int:
         return len(self._items) - self._head
@@ -127,6 +131,8 @@ class ListenerQueue:
             return False
         if item is COMPLETE:
             self.closed = True
+            if self.on_end is not None:
+                self.ended()
         items = self._items
         items.append(item)
         return self._waiter is not None and len(items) - self._head == 1
@@ -146,7 +152,19 @@ class ListenerQueue:
         if self._exception is None:
             self._exception = exception
         self.closed = True
+        if self.on_end is not None:
+            self.ended()
         self.wake()
+
+    def ended(self) -> None:
+        """Say that the operation ended: call :attr:`on_end` (once), if set.
+
+        The queue calls it itself when its end is queued; the consumer calls
+        it when it leaves before that.
+        """
+        on_end, self.on_end = self.on_end, None
+        if on_end is not None:
+            on_end()
 
     def wake(self) -> bool:
         """Resume the waiting consumer, if there is one; return whether there was."""
@@ -253,6 +271,8 @@ class ListenerQueue:
         self.send_stop = False
         self._items.clear()
         self._head = 0
+        if self.on_end is not None:
+            self.ended()
         if self._on_malformed is not None:
             self._on_malformed(error)
 

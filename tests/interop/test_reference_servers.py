@@ -22,12 +22,12 @@ from gql.transport.exceptions import (
 )
 
 from gql_aiohttp_websockets.testing.timeouts import scaled_timeout
+from tests.gql_compat import CLOSED_BY_SERVER
 
 from ._support import (
     KEEPALIVE_INTERVAL,
     LEGACY_WS,
     TRANSPORT_WS,
-    ConnectionFailed,
     NodeServer,
     execute,
     execute_sync,
@@ -77,7 +77,7 @@ async def countdown(session: Any, start: int, delay_ms: int = 5) -> list[int]:
 
 def assert_closed_with(error: BaseException, code: int, *words: str) -> None:
     """The error for a server close: gql's class, carrying and naming the close code."""
-    assert isinstance(error, ConnectionFailed), repr(error)
+    assert isinstance(error, CLOSED_BY_SERVER), repr(error)
     assert getattr(error, "code", None) == code, repr(error)
     message = str(error)
     assert str(code) in message, message

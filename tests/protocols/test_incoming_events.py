@@ -53,6 +53,14 @@ TRANSPORT_WS: list[tuple[str, dict[str, Any], Event]] = [
     ("pong", {"type": "pong"}, Pong()),
     ("pong null payload", {"type": "pong", "payload": None}, Pong()),
     ("pong payload", {"type": "pong", "payload": {"at": 5}}, Pong({"at": 5})),
+    # Not objects, against PROTOCOL.md, but kept as they come, as gql keeps them.
+    ("ack string payload (gql's test server)",
+     {"type": "connection_ack", "payload": "dummy_connection_ack_payload"},
+     Ack("dummy_connection_ack_payload")),
+    ("ack array payload", {"type": "connection_ack", "payload": [1]}, Ack([1])),
+    ("ping string payload", {"type": "ping", "payload": "hi"}, Ping("hi")),
+    ("ping array payload", {"type": "ping", "payload": [1]}, Ping([1])),
+    ("pong number payload", {"type": "pong", "payload": 1}, Pong(1)),
     *[
         (f"next {name}", {"type": "next", "id": "1", "payload": payload}, Next(1, result))
         for name, payload, result in RESULTS
@@ -75,6 +83,7 @@ LEGACY: list[tuple[str, dict[str, Any], Event]] = [
     ("ack", {"type": "connection_ack"}, Ack()),
     ("ack with payload (Strawberry)", {"type": "connection_ack", "payload": {"a": 1}},
      Ack({"a": 1})),
+    ("ack with string payload", {"type": "connection_ack", "payload": "ok"}, Ack("ok")),
     ("connection_error", {"type": "connection_error", "payload": {"message": "no"}},
      ConnectionRejected({"message": "no"})),
     ("connection_error null id",

@@ -118,15 +118,6 @@ MALFORMED: list[tuple[str, tuple[type[ProtocolHandler], ...], str | dict[str, An
      "the payload of an 'error' message is not an object"),
     ("error payload missing", LEGACY, {"type": "error", "id": "1"},
      "the payload of an 'error' message is not an object"),
-    # optional object payloads of transport-ws
-    ("ping payload array", TWS, {"type": "ping", "payload": [1]},
-     "the payload of a 'ping' message must be an object or absent"),
-    ("ping payload string", TWS, {"type": "ping", "payload": "hi"},
-     "the payload of a 'ping' message must be an object or absent"),
-    ("pong payload number", TWS, {"type": "pong", "payload": 1},
-     "the payload of a 'pong' message must be an object or absent"),
-    ("ack payload array", TWS, {"type": "connection_ack", "payload": []},
-     "the payload of a 'connection_ack' message must be an object or absent"),
     # valid in the other subprotocol only
     ("legacy data", TWS, {"type": "data", "id": "1", "payload": RESULT},
      "unknown message type 'data'"),

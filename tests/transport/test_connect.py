@@ -26,6 +26,7 @@ from gql_aiohttp_websockets.testing import (
     example_schema,
     scaled_timeout,
 )
+from tests.gql_compat import CLOSED_BY_SERVER
 from tests.helpers import doc, within
 from tests.raw_server import RawServer
 from tests.transport.conftest import MakeTransport
@@ -201,7 +202,7 @@ async def test_close_4403_during_init_names_the_code(make_transport: MakeTranspo
         with pytest.raises(TransportConnectionClosed, match="4403 \\(Forbidden\\)") as raised:
             await within(transport.connect())
         assert raised.value.code == 4403
-        assert isinstance(raised.value, TransportConnectionFailed)
+        assert isinstance(raised.value, CLOSED_BY_SERVER)
         assert_nothing_open(transport)
 
 

@@ -66,9 +66,9 @@ async def test_a_server_that_stops_reading_is_detected_by_ping(
             # Each operation fails with the connection's end, whether it was still
             # sending (blocked writes are cut) or already waiting for its result.
             assert isinstance(outcome, (TransportServerError, TransportConnectionFailed))
-            assert "no pong" in str(outcome)
+            assert "No pong" in str(outcome)
         assert isinstance(transport.close_exception, TransportServerError)
-        assert "no pong" in str(transport.close_exception)
+        assert "No pong" in str(transport.close_exception)
         await within(transport.wait_closed())
         assert transport.state is State.CLOSED
 

@@ -51,7 +51,7 @@ async def test_a_missing_pong_fails_the_connection(make_transport: MakeTransport
         seen, error = await within(until_failure(transport))
         assert seen == []
         assert isinstance(error, TransportServerError)
-        assert "no pong arrived within pong_timeout=0.1s" in str(error)
+        assert "No pong received within pong_timeout=0.1s" in str(error)
         await within(transport.wait_closed())
         assert transport.state is State.CLOSED
 

@@ -25,11 +25,6 @@ FAULTS = [
     ("numeric-id", '{"type": "{next}", "id": 1, "payload": {"data": {}}}', "not a string"),
     ("no-id", '{"type": "{next}", "payload": {"data": {}}}', "has no 'id'"),
     ("word-id", '{"type": "{next}", "id": "abc", "payload": {"data": {}}}', "id 'abc'"),
-    (
-        "never-started-id",
-        '{"type": "{next}", "id": "99", "payload": {"data": {}}}',
-        "never started",
-    ),
     ("payload-not-object", '{"type": "{next}", "id": "1", "payload": [1]}', "not a GraphQL result"),
     # Compact frames whose payload is decoded only when the consumer takes it.
     ("payload-not-json", '{"id":"1","type":"{next}","payload":{"data":{"x":}}}', "not valid JSON"),

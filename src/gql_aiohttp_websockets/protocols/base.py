@@ -200,6 +200,9 @@ class ProtocolHandler(ABC):
     #: Whether to assume this subprotocol when it was offered and the server's
     #: handshake answer names none (old servers that ignore the header).
     assumed_when_unnegotiated: ClassVar[bool] = False
+    #: Whether the server answers the client's stop with ``complete``; where
+    #: it does not, a stopped operation is complete as soon as the stop is sent.
+    stop_is_answered: ClassVar[bool] = True
     #: The close code the client sends after the server broke the protocol.
     protocol_error_close_code: ClassVar[int] = 1002
 
