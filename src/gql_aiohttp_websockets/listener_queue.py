@@ -93,8 +93,8 @@ class ListenerQueue:
         self._on_malformed = on_malformed
         self._exception: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
-        #: Called once when the operation ends: its end is queued (``complete``
-        #: or an exception), or its consumer left (see :meth:`ended`).
+        # Called once when the operation ends: its end is queued (complete or
+        # an exception), or its consumer left (see ended()).
         self.on_end: Callable[[], object] | None = None
 
     def __len__(self) -> int:
@@ -157,7 +157,7 @@ class ListenerQueue:
         self.wake()
 
     def ended(self) -> None:
-        """Say that the operation ended: call :attr:`on_end` (once), if set.
+        """Say that the operation ended: call ``on_end`` (once), if set.
 
         The queue calls it itself when its end is queued; the consumer calls
         it when it leaves before that.
