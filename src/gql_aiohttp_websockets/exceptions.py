@@ -16,11 +16,15 @@ from gql.transport.exceptions import TransportClosed, TransportError
 from .close_codes import classify_close_code
 
 __all__ = [
+    "GQL_4",
     "CertificateVerificationFailed",
     "ConnectionFailedBase",
     "TransportConnectionClosed",
     "TransportConnectionFailed",
 ]
+
+#: Whether the installed gql is of the 4.x line (it added ``TransportConnectionFailed``).
+GQL_4: bool = hasattr(_gql_exceptions, "TransportConnectionFailed")
 
 #: The gql class its users catch when the transport cannot be used: a broken
 #: connection (gql 4), or one that is not open (gql 3.5: ``TransportClosed``).
@@ -33,8 +37,8 @@ TransportConnectionFailed = ConnectionFailedBase
 # leaves a ConnectionResetError to the caller, the next operation then
 # finding the transport closed: with gql 3.x's own class a closed websocket
 # is the latter, and so it is here.
-_CLOSED_BASE: type[Exception] = (
-    ConnectionFailedBase if ConnectionFailedBase is not TransportClosed else TransportError
+_CLOSED_BASE: type[Exception] = getattr(
+    _gql_exceptions, "TransportConnectionFailed", TransportError
 )
 
 

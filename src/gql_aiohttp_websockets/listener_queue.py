@@ -130,9 +130,7 @@ class ListenerQueue:
         if self.closed:
             return False
         if item is COMPLETE:
-            self.closed = True
-            if self.on_end is not None:
-                self.ended()
+            self._close()
         items = self._items
         items.append(item)
         return self._waiter is not None and len(items) - self._head == 1
@@ -151,10 +149,14 @@ class ListenerQueue:
         self.send_stop = False
         if self._exception is None:
             self._exception = exception
+        self._close()
+        self.wake()
+
+    def _close(self) -> None:
+        # The end is queued: complete, an exception, or a malformed result.
         self.closed = True
         if self.on_end is not None:
             self.ended()
-        self.wake()
 
     def ended(self) -> None:
         """Say that the operation ended: call ``on_end`` (once), if set.
@@ -267,12 +269,10 @@ class ListenerQueue:
         ``on_malformed`` is told.  For a consumer that decodes text items
         itself, with the ``decode`` function it was given.
         """
-        self.closed = True
+        self._close()
         self.send_stop = False
         self._items.clear()
         self._head = 0
-        if self.on_end is not None:
-            self.ended()
         if self._on_malformed is not None:
             self._on_malformed(error)
 

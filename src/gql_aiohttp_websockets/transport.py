@@ -19,7 +19,6 @@ from ssl import SSLContext
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import aiohttp
-import gql
 from aiohttp import BasicAuth, ClientWSTimeout, Fingerprint, WSMsgType, hdrs
 from aiohttp.typedefs import LooseHeaders, StrOrURL
 from gql.transport.async_transport import AsyncTransport
@@ -44,6 +43,7 @@ from .aiohttp_glue import (
     within,
 )
 from .exceptions import (
+    GQL_4,
     CertificateVerificationFailed,
     ConnectionFailedBase,
     TransportConnectionClosed,
@@ -89,9 +89,6 @@ InitPayloadFactory: TypeAlias = Callable[
 
 # gql 3.x's words, which its tests compare whole.
 _NOT_OPEN = "WebSocket connection is closed"
-# gql 4's session closes the transport after any failed connect(); gql 3.5's
-# Client does not (see _refuse).
-_CLOSE_FOLLOWS_FAILED_CONNECT = int(gql.__version__.split(".", 1)[0]) >= 4
 
 _DEFAULT_INIT_PAYLOAD: dict[str, Any] = {}
 _DEFAULT_CONNECT_ARGS: dict[str, Any] = {}
@@ -405,7 +402,9 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             await self._wait_shutdown(self._shutdown_task)
         current = asyncio.current_task()
         if self._state is not State.CLOSED:
-            if current is not None and _CLOSE_FOLLOWS_FAILED_CONNECT:
+            # gql 4's session closes the transport after any failed
+            # connect(); gql 3.5's Client does not (see _refuse).
+            if current is not None and GQL_4:
                 self._refuse(current)
             raise TransportAlreadyConnected("Transport is already connected")
         self._set_state(State.CONNECTING)
@@ -460,10 +459,8 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         # close() must not end the connection another task is making or
         # using (gql bug #105), so it is excused: until the loop's next
         # iteration, and only in the refused task.
-        refused = self._refused_tasks
-        if task not in refused:
-            refused.add(task)
-            asyncio.get_running_loop().call_soon(refused.discard, task)
+        self._refused_tasks.add(task)
+        asyncio.get_running_loop().call_soon(self._refused_tasks.discard, task)
 
     async def _connect_once(self, offer: tuple[str, ...]) -> None:
         try:

@@ -22,6 +22,21 @@ from tests.transport.conftest import MakeTransport
 NEXT_TYPE = {"graphql-transport-ws": "next", "graphql-ws": "data"}
 
 
+async def send_result(conn: Any, op_id: str, data: dict[str, Any]) -> None:
+    """Send one result to operation ``op_id`` in the connection's subprotocol."""
+    await conn.send_json(
+        {"type": NEXT_TYPE[conn.subprotocol], "id": op_id, "payload": {"data": data}}
+    )
+
+
+async def answer_first_operation(conn: Any) -> str:
+    """Accept the init, answer the first operation with ``{"n": 1}``; return its id."""
+    await conn.accept_init()
+    started = await conn.receive_json()
+    await send_result(conn, started["id"], {"n": 1})
+    return str(started["id"])
+
+
 @pytest.mark.parametrize("payload", ["dummy_connection_ack_payload", [1, 2], 7, None])
 async def test_any_connection_ack_payload_is_accepted_and_kept(
     make_transport: MakeTransport, subprotocol: str, payload: Any
@@ -41,20 +56,17 @@ async def test_any_connection_ack_payload_is_accepted_and_kept(
 async def test_messages_for_ids_never_started_are_ignored(
     make_transport: MakeTransport, subprotocol: str
 ) -> None:
-    next_type = NEXT_TYPE[subprotocol]
-
     async def strays_then_answer(conn: Any) -> None:
         await conn.accept_init()
         started = await conn.receive_json()
         await conn.send_json({"type": "complete", "id": "55"})
-        await conn.send_json({"type": next_type, "id": "56", "payload": {"data": {"n": 0}}})
+        await send_result(conn, "56", {"n": 0})
         error = {"message": "for no operation"}
+        legacy = subprotocol == "graphql-ws"
         await conn.send_json(
-            {"type": "error", "id": "404", "payload": [error] if next_type == "next" else error}
+            {"type": "error", "id": "404", "payload": error if legacy else [error]}
         )
-        await conn.send_json(
-            {"type": next_type, "id": started["id"], "payload": {"data": {"n": 1}}}
-        )
+        await send_result(conn, started["id"], {"n": 1})
         await conn.send_json({"type": "complete", "id": started["id"]})
         await conn.wait_closed(scaled_timeout(10))
 
@@ -73,13 +85,11 @@ async def test_close_waits_for_the_servers_complete_of_a_legacy_subscription(
     # Legacy servers answer stop with complete: close() waits for it, and the
     # consumer's loop ends normally, every result before it delivered.
     async def answers_stop(conn: Any) -> None:
-        await conn.accept_init()
-        started = await conn.receive_json()
-        await conn.send_json({"type": "data", "id": started["id"], "payload": {"data": {"n": 1}}})
+        op_id = await answer_first_operation(conn)
         stop = await conn.receive_json()
-        assert stop == {"type": "stop", "id": started["id"]}
-        await conn.send_json({"type": "data", "id": started["id"], "payload": {"data": {"n": 2}}})
-        await conn.send_json({"type": "complete", "id": started["id"]})
+        assert stop == {"type": "stop", "id": op_id}
+        await send_result(conn, op_id, {"n": 2})
+        await conn.send_json({"type": "complete", "id": op_id})
         assert (await conn.receive_json()) == {"type": "connection_terminate"}
         await conn.wait_closed(scaled_timeout(10))
 
@@ -100,9 +110,7 @@ async def test_close_fails_what_is_still_running_after_close_timeout(
     make_transport: MakeTransport,
 ) -> None:
     async def never_completes(conn: Any) -> None:
-        await conn.accept_init()
-        started = await conn.receive_json()
-        await conn.send_json({"type": "data", "id": started["id"], "payload": {"data": {"n": 1}}})
+        await answer_first_operation(conn)
         await conn.wait_closed(scaled_timeout(10))
 
     async with ScriptedWebsocketServer(never_completes, subprotocols=("graphql-ws",)) as server:
@@ -120,11 +128,7 @@ async def test_a_closed_websocket_is_a_connection_reset_error(
     make_transport: MakeTransport, subprotocol: str
 ) -> None:
     async def closes_after_one(conn: Any) -> None:
-        await conn.accept_init()
-        started = await conn.receive_json()
-        await conn.send_json(
-            {"type": NEXT_TYPE[subprotocol], "id": started["id"], "payload": {"data": {"n": 1}}}
-        )
+        await answer_first_operation(conn)
         await conn.close(1011, "bye")
 
     async with ScriptedWebsocketServer(closes_after_one, subprotocols=(subprotocol,)) as server:
@@ -145,12 +149,8 @@ async def test_a_second_client_context_does_not_end_the_first_ones_connection(
     # gql bug #105: two tasks enter `async with client` at once; the second is
     # refused, and the first connects and runs.
     async def serves(conn: Any) -> None:
-        await conn.accept_init()
-        started = await conn.receive_json()
-        await conn.send_json(
-            {"type": NEXT_TYPE[subprotocol], "id": started["id"], "payload": {"data": {"n": 1}}}
-        )
-        await conn.send_json({"type": "complete", "id": started["id"]})
+        op_id = await answer_first_operation(conn)
+        await conn.send_json({"type": "complete", "id": op_id})
         await conn.wait_closed(scaled_timeout(10))
 
     async with ScriptedWebsocketServer(serves, subprotocols=(subprotocol,)) as server:
