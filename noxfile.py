@@ -2,7 +2,8 @@
 
 Every session builds its own virtual environment with the interpreter nox runs
 under and reuses it on later runs.  `nox -s tests` runs the whole suite twice,
-under gql 4.x and under gql 3.5.x.
+under gql 4.x and under gql 3.5.x; `nox -s conformance` runs gql's own
+AIOHTTPWebsocketsTransport test suites against ours (see conformance/run.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ REQUIRE_INTEROP_ENV = "GQL_AIOHTTP_WS_REQUIRE_INTEROP"
 GQL_4 = "gql>=4,<5"
 GQL_3_5 = "gql>=3.5,<3.6"
 
-LINT_PATHS = ("src", "tests", "examples", "benchmarks", "docs", "noxfile.py")
+LINT_PATHS = ("src", "tests", "examples", "benchmarks", "docs", "conformance", "noxfile.py")
 
 
 def _extra_requirement(extra: str, name: str) -> str:
@@ -96,6 +97,31 @@ def tests(session: nox.Session) -> None:
     """Run the test suite under gql 4.x, then under gql 3.5.x (arguments go to pytest)."""
     session.notify("tests-4", posargs=session.posargs)
     session.notify("tests-3.5", posargs=session.posargs)
+
+
+def _run_conformance(session: nox.Session, line: str) -> None:
+    # run.py installs everything itself: the test requirements it reads from
+    # the setup.py of gql's sdist, the gql under test and this package.
+    session.run("python", "conformance/run.py", "--gql-line", line, "--", *session.posargs)
+
+
+@nox.session(name="conformance-4")
+def conformance_gql4(session: nox.Session) -> None:
+    """Run the tests of the newest gql 4.x release against our transport, under that gql."""
+    _run_conformance(session, "4")
+
+
+@nox.session(name="conformance-3.5")
+def conformance_gql35(session: nox.Session) -> None:
+    """Run gql 3.6.0b4's tests against our transport under gql 3.5.x."""
+    _run_conformance(session, "3.5")
+
+
+@nox.session(venv_backend="none")
+def conformance(session: nox.Session) -> None:
+    """Run gql's own AIOHTTPWebsocketsTransport suites against ours (arguments go to pytest)."""
+    session.notify("conformance-4", posargs=session.posargs)
+    session.notify("conformance-3.5", posargs=session.posargs)
 
 
 @nox.session
