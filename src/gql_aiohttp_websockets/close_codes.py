@@ -9,9 +9,46 @@ had a bad moment are worth another attempt.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
-__all__ = ["CloseCodeInfo", "classify_close_code"]
+__all__ = ["CloseCode", "CloseCodeInfo", "classify_close_code"]
+
+
+class CloseCode(enum.IntEnum):
+    """The websocket close codes a GraphQL client meets, by name."""
+
+    NORMAL_CLOSURE = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002
+    UNSUPPORTED_DATA = 1003
+    NO_STATUS_RECEIVED = 1005
+    ABNORMAL_CLOSURE = 1006
+    INVALID_FRAME_PAYLOAD_DATA = 1007
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
+    MANDATORY_EXTENSION = 1010
+    INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
+    BAD_GATEWAY = 1014
+    BAD_RESPONSE = 4004
+    INTERNAL_CLIENT_ERROR = 4005
+    BAD_REQUEST = 4400
+    UNAUTHORIZED = 4401
+    FORBIDDEN = 4403
+    SUBPROTOCOL_NOT_ACCEPTABLE = 4406
+    CONNECTION_INITIALISATION_TIMEOUT = 4408
+    SUBSCRIBER_ALREADY_EXISTS = 4409
+    TOO_MANY_INITIALISATION_REQUESTS = 4429
+    TERMINATED = 4499
+    INTERNAL_SERVER_ERROR = 4500
+    CONNECTION_ACKNOWLEDGEMENT_TIMEOUT = 4504
+
+    @property
+    def meaning(self) -> str:
+        """The code's name in words, e.g. ``"Going Away"``."""
+        return self.name.replace("_", " ").title()
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,34 +68,26 @@ class CloseCodeInfo:
     retryable: bool
 
 
-_KNOWN: dict[int, tuple[str, bool]] = {
-    1000: ("Normal Closure", True),
-    1001: ("Going Away", True),
-    1002: ("Protocol Error", False),
-    1003: ("Unsupported Data", False),
-    1005: ("No Status Received", True),
-    1006: ("Abnormal Closure", True),
-    1007: ("Invalid Frame Payload Data", False),
-    1008: ("Policy Violation", False),
-    1009: ("Message Too Big", False),
-    1010: ("Mandatory Extension", False),
-    1011: ("Internal Error", True),
-    1012: ("Service Restart", True),
-    1013: ("Try Again Later", True),
-    1014: ("Bad Gateway", True),
-    4004: ("Bad Response", False),
-    4005: ("Internal Client Error", False),
-    4400: ("Bad Request", False),
-    4401: ("Unauthorized", False),
-    4403: ("Forbidden", True),
-    4406: ("Subprotocol Not Acceptable", False),
-    4408: ("Connection Initialisation Timeout", True),
-    4409: ("Subscriber Already Exists", False),
-    4429: ("Too Many Initialisation Requests", False),
-    4499: ("Terminated", True),
-    4500: ("Internal Server Error", False),
-    4504: ("Connection Acknowledgement Timeout", True),
-}
+# The codes worth connecting again after; the other known ones are fatal.
+_RETRYABLE: frozenset[int] = frozenset(
+    {
+        CloseCode.NORMAL_CLOSURE,
+        CloseCode.GOING_AWAY,
+        CloseCode.NO_STATUS_RECEIVED,
+        CloseCode.ABNORMAL_CLOSURE,
+        CloseCode.INTERNAL_ERROR,
+        CloseCode.SERVICE_RESTART,
+        CloseCode.TRY_AGAIN_LATER,
+        CloseCode.BAD_GATEWAY,
+        CloseCode.FORBIDDEN,
+        CloseCode.CONNECTION_INITIALISATION_TIMEOUT,
+        CloseCode.TERMINATED,
+        CloseCode.CONNECTION_ACKNOWLEDGEMENT_TIMEOUT,
+    }
+)
+
+
+_KNOWN_CODES = frozenset(CloseCode)
 
 
 def classify_close_code(code: int | None) -> CloseCodeInfo:
@@ -79,9 +108,8 @@ def classify_close_code(code: int | None) -> CloseCodeInfo:
     """
     if code is None:
         return CloseCodeInfo(None, "Connection Lost", True)
-    known = _KNOWN.get(code)
-    if known is not None:
-        return CloseCodeInfo(code, known[0], known[1])
+    if code in _KNOWN_CODES:
+        return CloseCodeInfo(code, CloseCode(code).meaning, code in _RETRYABLE)
     if 4000 <= code <= 4999:
         return CloseCodeInfo(code, "Application Error", False)
     return CloseCodeInfo(code, "Unknown", False)

@@ -1,4 +1,4 @@
-"""Exceptions raised by the transport, all of them gql's own classes or subclasses.
+"""Every exception class of the package: gql's own classes, or subclasses of them.
 
 gql 4 added ``TransportConnectionFailed`` for a connection that broke; gql 3.5
 users catch ``TransportClosed`` for a transport that is not connected, and
@@ -9,15 +9,20 @@ installed gql line raises, so code written for either version keeps working.
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 from gql.transport import exceptions as _gql_exceptions
 from gql.transport.exceptions import TransportClosed, TransportError
 
+from .aiohttp_internals import connection_key
 from .close_codes import classify_close_code
 
 __all__ = [
     "GQL_4",
+    "AckTimeoutError",
     "CertificateVerificationFailed",
+    "ConnectTimeoutError",
     "ConnectionFailedBase",
     "TransportConnectionClosed",
     "TransportConnectionFailed",
@@ -114,10 +119,26 @@ class CertificateVerificationFailed(
         # aiohttp's attributes (host, port, certificate_error) read what its
         # constructor stores; the message is ours.
         aiohttp.ClientConnectorCertificateError.__init__(
-            self, error._conn_key, error.certificate_error
+            self, connection_key(error), error.certificate_error
         )
         self.args = (message,)  # type: ignore[assignment]
         self._message = message
 
     def __str__(self) -> str:
         return self._message
+
+
+class AckTimeoutError(asyncio.TimeoutError):
+    """No ``connection_ack`` arrived within ``ack_timeout``.
+
+    A subclass of :class:`asyncio.TimeoutError`, which is what gql's transport
+    raises in this case and what gql users catch.
+    """
+
+
+class ConnectTimeoutError(asyncio.TimeoutError):
+    """The websocket handshake took longer than ``connect_timeout``.
+
+    A subclass of :class:`asyncio.TimeoutError`, which is what gql's transport
+    raises in this case.
+    """

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final
 
 from gql.transport.exceptions import TransportProtocolError
 from graphql import ExecutionResult
 
-__all__ = ["COMPLETE", "EMPTY", "ListenerQueue", "ParsedAnswer", "QueueMarker"]
+__all__ = [
+    "COMPLETE",
+    "EMPTY",
+    "ListenerQueue",
+    "ParsedAnswer",
+    "QueueMarker",
+    "wait_until_ended",
+]
 
 # Most results take_ready() hands over at once: a slow consumer's backlog is
 # let go of a batch at a time.
@@ -328,3 +335,31 @@ class ListenerQueue:
     async def set_exception(self, exception: BaseException) -> None:
         """Close the queue with ``exception`` (gql-compatible coroutine)."""
         self.set_exception_nowait(exception)
+
+
+async def wait_until_ended(listeners: list[ListenerQueue], or_until: asyncio.Future[Any]) -> None:
+    """Wait until each of ``listeners`` has its end queued or its consumer left.
+
+    Args:
+        listeners: The queues to wait for; their ``on_end`` is taken meanwhile.
+        or_until: Ends the wait too when it is done (the receive loop's task).
+    """
+    if not listeners or or_until.done():
+        return
+    all_ended = asyncio.get_running_loop().create_future()
+    left = len(listeners)
+
+    def one_ended() -> None:
+        nonlocal left
+        left -= 1
+        if not left and not all_ended.done():
+            all_ended.set_result(None)
+
+    for listener in listeners:
+        listener.on_end = one_ended
+    try:
+        await asyncio.wait([all_ended, or_until], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        all_ended.cancel()
+        for listener in listeners:
+            listener.on_end = None

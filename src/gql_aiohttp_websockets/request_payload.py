@@ -11,6 +11,8 @@ from typing import Any
 
 from graphql import DocumentNode, Source, parse, print_ast
 
+from .protocols.payloads import ReusedPayload
+
 __all__ = ["ReusedPayload", "build_payload", "query_text"]
 
 _CACHE_SIZE = 256
@@ -19,16 +21,6 @@ _CACHE_SIZE = 256
 # immutable by convention, and hashing one walks the whole tree, so a
 # WeakKeyDictionary would cost more than printing.
 _printed: OrderedDict[int, tuple[DocumentNode, str]] = OrderedDict()
-
-
-class ReusedPayload(dict[str, Any]):
-    """A payload that :func:`build_payload` hands out again for the same request.
-
-    Only requests without variables or extensions get one.  Nobody mutates it,
-    so a protocol handler may keep its JSON text and skip encoding it again.
-    """
-
-    __slots__ = ()
 
 
 # (id(document), operation name) -> (document, payload); the document is kept

@@ -1,72 +1,46 @@
-"""AIOHTTPWebsocketsTransport: GraphQL over one aiohttp websocket, for gql.
+"""AIOHTTPWebsocketsTransport: the gql-facing facade over one connection at a time.
 
-This is the only module that awaits the network.  It owns the
-``ClientSession`` (unless the user lends one), the websocket, the receive-loop
-task, the keep-alive and ping timers and the ``listeners`` dict.  Everything it
-knows about the wire format it asks of a protocol handler (``protocols/``).
+The transport outlives its connections.  It owns the options and the public
+attributes gql users know, the ``ClientSession`` (unless the user lends one),
+the ``listeners`` dict, operation ids and its lifecycle state; each connect
+makes a new :class:`~gql_aiohttp_websockets.connection.Connection`, which does
+the websocket's work.  Attributes that belong to a connection (``websocket``,
+``subprotocol``, ``payloads``, ``response_headers``) read through to the
+current or last one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
-import json
 import logging
-import socket
-from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
-from ssl import SSLContext
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import aiohttp
-from aiohttp import BasicAuth, ClientWSTimeout, Fingerprint, WSMsgType, hdrs
-from aiohttp.typedefs import LooseHeaders, StrOrURL
 from gql.transport.async_transport import AsyncTransport
 from gql.transport.exceptions import (
     TransportAlreadyConnected,
     TransportClosed,
     TransportProtocolError,
     TransportQueryError,
-    TransportServerError,
 )
 from graphql import ExecutionResult
-from multidict import CIMultiDict
-from yarl import URL
 
-from .aiohttp_glue import (
-    frame_error,
-    queued_frames,
-    read_response_headers,
-    readable_probe,
-    safe_url,
-    with_credentials,
-    within,
-)
+from .close_codes import CloseCode
+from .connection import NOT_OPEN, Connection
 from .exceptions import (
     GQL_4,
-    CertificateVerificationFailed,
+    AckTimeoutError,
     ConnectionFailedBase,
+    ConnectTimeoutError,
     TransportConnectionClosed,
 )
-from .lifecycle import State
-from .listener_queue import COMPLETE, EMPTY, ListenerQueue, QueueMarker
-from .protocols import (
-    Ack,
-    Complete,
-    ConnectionRejected,
-    KeepAlive,
-    Next,
-    OperationError,
-    Ping,
-    Pong,
-    ProtocolHandler,
-    ServerNotice,
-    get_protocol,
-    protocol_for_unnegotiated,
-    registered_protocols,
-)
-from .protocols.base import Event, JsonDeserializer, JsonSerializer, elide
+from .handshake import offer_after_refusal
+from .lifecycle import TRANSPORT_MOVES, Lifecycle, State
+from .listener_queue import COMPLETE, EMPTY, ListenerQueue
+from .options import InitPayloadFactory, TransportOptions
 from .request_payload import build_payload
+from .waiting import Waiters, shielded, within
 
 if TYPE_CHECKING:
     from aiohttp.client_ws import ClientWebSocketResponse as _ClientWebSocketResponse
@@ -82,299 +56,73 @@ __all__ = [
 
 log = logging.getLogger("gql_aiohttp_websockets.transport")
 
-#: A function returning the ``connection_init`` payload, called on each connect.
-InitPayloadFactory: TypeAlias = Callable[
-    [], "dict[str, Any] | Awaitable[dict[str, Any] | None] | None"
-]
 
-# gql 3.x's words, which its tests compare whole.
-_NOT_OPEN = "WebSocket connection is closed"
-
-_DEFAULT_INIT_PAYLOAD: dict[str, Any] = {}
-_DEFAULT_CONNECT_ARGS: dict[str, Any] = {}
-# A turn of the receive loop (see _Turn) ends once it has queued TURN_BYTES of
-# results, each weighing its frame's length plus RESULT_WEIGHT, and at least
-# BYTES_PER_WAKE for each consumer it will wake: with a thousand subscriptions
-# interleaved that is four or five results per resumption instead of one or
-# two.  Results wait as text, which the garbage collector does not track, so
-# a turn costs little memory; it ends well before a consumer would notice.
-_TURN_BYTES = 256 * 1024
-_RESULT_WEIGHT = 64
-_BYTES_PER_WAKE = 768
-_HOLD_SECONDS = 0.001
-
-
-class _Turn:
-    """The results the receive loop queued since its consumers last ran.
-
-    Waking a consumer for every result would resume it once or twice per
-    socket read when many operations interleave, and each resumption costs
-    more than decoding a small result.  So the receive loop holds the wake-ups
-    while it works through what has already arrived, and ends the turn (wakes
-    them all) when the turn has grown to ``_TURN_BYTES`` (and
-    ``_BYTES_PER_WAKE`` for each consumer held), when nothing more has
-    arrived, or before anything other than a result or a ``complete``.
-    Holding while ``receive()`` waits for bytes already on the socket is
-    bounded by ``_HOLD_SECONDS``, in case they are only part of a frame.
-    """
-
-    __slots__ = ("_loop", "_timer", "bytes", "held")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._timer: asyncio.TimerHandle | None = None
-        #: The queues whose waiting consumer got a result this turn.
-        self.held: list[ListenerQueue] = []
-        #: How much was queued this turn: frame lengths plus _RESULT_WEIGHT each.
-        self.bytes = 0
-
-    @property
-    def holding(self) -> bool:
-        """Whether a wait of ``receive()`` is bounded by :meth:`hold_briefly`."""
-        return self._timer is not None
-
-    def hold_briefly(self) -> None:
-        """Keep the wake-ups held while ``receive()`` waits, for a short while."""
-        if self._timer is None:
-            self._timer = self._loop.call_later(_HOLD_SECONDS, self.end)
-
-    def stop_holding(self) -> None:
-        """``receive()`` returned: the bound of :meth:`hold_briefly` is no longer needed."""
-        timer = self._timer
-        if timer is not None:
-            self._timer = None
-            timer.cancel()
-
-    def end(self) -> None:
-        """Wake every consumer that got something this turn."""
-        self.stop_holding()
-        held = self.held
-        if held:
-            for listener in held:
-                listener.wake()
-            held.clear()
-        self.bytes = 0
-
-
-class AckTimeoutError(asyncio.TimeoutError):
-    """No ``connection_ack`` arrived within ``ack_timeout``.
-
-    A subclass of :class:`asyncio.TimeoutError`, which is what gql's transport
-    raises in this case and what gql users catch.
-    """
-
-
-class ConnectTimeoutError(asyncio.TimeoutError):
-    """The websocket handshake took longer than ``connect_timeout``.
-
-    A subclass of :class:`asyncio.TimeoutError`, which is what gql's transport
-    raises in this case.
-    """
-
-
-class AIOHTTPWebsocketsTransport(AsyncTransport):
+class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
     """Async transport running GraphQL operations over one aiohttp websocket.
 
     A drop-in replacement for gql's ``AIOHTTPWebsocketsTransport``: same
-    constructor keywords and defaults, same methods and attributes, gql's
-    exception classes.  It speaks ``graphql-transport-ws`` (the graphql-ws
-    library) and the legacy ``graphql-ws`` (Apollo subscriptions-transport-ws),
-    offering ``graphql-transport-ws`` first.
-
-    Args:
-        url: The server's websocket URL, e.g. ``"wss://example.com/graphql"``.
-        subprotocols: The subprotocols to offer, in order of preference.
-            Default: ``["graphql-transport-ws", "graphql-ws"]``.
-        heartbeat: Send a websocket PING frame every ``heartbeat`` seconds
-            and close the connection if no PONG frame answers it.
-        auth: HTTP Basic credentials for the handshake request.
-        origin: ``Origin`` header of the handshake request.
-        params: Query-string parameters of the handshake request.
-        headers: Extra HTTP headers of the handshake request.
-        proxy: HTTP proxy URL.
-        proxy_auth: Basic credentials for the proxy.
-        proxy_headers: Extra headers for the proxy.
-        ssl: TLS verification: an ``SSLContext``, ``False`` to skip
-            verification, an ``aiohttp.Fingerprint``, or ``None`` for the
-            default checks.
-        websocket_close_timeout: Seconds to wait for the server's close frame
-            after sending ours.
-        receive_timeout: Seconds the connection may stay silent before it is
-            considered broken; ``None`` waits forever.
-        ssl_close_timeout: Seconds allowed for closing the owned
-            ``ClientSession``, TLS shutdown included.
-        connect_timeout: Seconds allowed for the websocket handshake; ``None``
-            waits forever.  Raises :class:`asyncio.TimeoutError`.
-        close_timeout: Seconds allowed for :meth:`close`; ``None`` waits
-            forever.
-        ack_timeout: Seconds to wait for ``connection_ack``; ``None`` waits
-            forever.  Raises :class:`AckTimeoutError`, an
-            :class:`asyncio.TimeoutError`.
-        keep_alive_timeout: Fail the connection when nothing at all arrives
-            from the server for this many seconds (``ka`` messages, pings and
-            results all count).
-        init_payload: The ``connection_init`` payload (often credentials).
-            Never logged.  May also be a function, plain or async, returning
-            the payload: it is called on every connect, so that a reconnect
-            sends fresh credentials.
-        ping_interval: Send a protocol ``ping`` every ``ping_interval``
-            seconds (``graphql-transport-ws`` only).
-        pong_timeout: Seconds to wait for the ``pong``; default
-            ``ping_interval / 2``.
-        answer_pings: Answer the server's ``ping`` messages with ``pong``.
-        session: An ``aiohttp.ClientSession`` to use; it is never closed by
-            the transport.
-        client_session_args: Keyword arguments for the ``ClientSession`` the
-            transport creates.
-        connect_args: Keyword arguments for ``ClientSession.ws_connect``;
-            they override the ones the transport computes.
-        json_serialize: Turns an outgoing message into text (default
-            :func:`json.dumps`).
-        json_deserialize: Turns received text into Python values (default
-            :func:`json.loads`); ``orjson.loads`` is a fast choice.  It gets
-            whole messages, except results: their payload alone, when the
-            consumer takes them.
-        max_msg_size: Largest message accepted from the server, in bytes
-            (default 4 MiB, aiohttp's); a larger one fails the connection with
-            close code 1009.  ``0`` means no limit.
+    constructor keywords and defaults (see
+    :class:`~gql_aiohttp_websockets.options.TransportOptions`), same methods
+    and attributes, gql's exception classes.  It speaks
+    ``graphql-transport-ws`` (the graphql-ws library) and the legacy
+    ``graphql-ws`` (Apollo subscriptions-transport-ws), offering
+    ``graphql-transport-ws`` first.
     """
 
-    APOLLO_SUBPROTOCOL = "graphql-ws"
-    GRAPHQLWS_SUBPROTOCOL = "graphql-transport-ws"
-
-    def __init__(
-        self,
-        url: StrOrURL,
-        *,
-        subprotocols: Collection[str] | None = None,
-        heartbeat: float | None = None,
-        auth: BasicAuth | None = None,
-        origin: str | None = None,
-        params: Mapping[str, str] | None = None,
-        headers: LooseHeaders | None = None,
-        proxy: StrOrURL | None = None,
-        proxy_auth: BasicAuth | None = None,
-        proxy_headers: LooseHeaders | None = None,
-        ssl: SSLContext | Literal[False] | Fingerprint | None = None,
-        websocket_close_timeout: float = 10.0,
-        receive_timeout: float | None = None,
-        ssl_close_timeout: int | float | None = 10,
-        connect_timeout: int | float | None = 10,
-        close_timeout: int | float | None = 10,
-        ack_timeout: int | float | None = 10,
-        keep_alive_timeout: int | float | None = None,
-        init_payload: dict[str, Any] | InitPayloadFactory = _DEFAULT_INIT_PAYLOAD,
-        ping_interval: int | float | None = None,
-        pong_timeout: int | float | None = None,
-        answer_pings: bool = True,
-        session: aiohttp.ClientSession | None = None,
-        client_session_args: dict[str, Any] | None = None,
-        connect_args: dict[str, Any] = _DEFAULT_CONNECT_ARGS,
-        json_serialize: JsonSerializer = json.dumps,
-        json_deserialize: JsonDeserializer = json.loads,
-        max_msg_size: int = 4 * 1024 * 1024,
-    ) -> None:
-        offered = (
-            (self.GRAPHQLWS_SUBPROTOCOL, self.APOLLO_SUBPROTOCOL)
-            if subprotocols is None
-            else tuple(subprotocols)
-        )
-        if not offered:
-            raise ValueError("subprotocols must name at least one subprotocol")
-        unknown = [name for name in offered if get_protocol(name) is None]
-        if unknown:
-            raise ValueError(
-                f"no handler is registered for subprotocol(s) {unknown}; "
-                f"registered: {list(registered_protocols())}"
-            )
-        self.url: str = str(url)
-        self.subprotocols: tuple[str, ...] = offered
-        self.heartbeat = heartbeat
-        self.auth = auth
-        self.origin = origin
-        self.params = params
-        # gql's transport reports no headers as {}, not None.
-        self.headers: LooseHeaders = {} if headers is None else headers
-        self.proxy = proxy
-        self.proxy_auth = proxy_auth
-        self.proxy_headers = proxy_headers
-        self.ssl = ssl
-        self.websocket_close_timeout = websocket_close_timeout
-        self.receive_timeout = receive_timeout
-        self.ssl_close_timeout = ssl_close_timeout
-        self.connect_timeout = connect_timeout
-        self.close_timeout = close_timeout
-        self.ack_timeout = ack_timeout
-        self.keep_alive_timeout = keep_alive_timeout
-        # A fresh dict for the shared default, so in-place edits stay per instance.
-        self.init_payload: dict[str, Any] | InitPayloadFactory = (
-            {} if init_payload is _DEFAULT_INIT_PAYLOAD else init_payload
-        )
-        self.ping_interval = ping_interval
-        self.pong_timeout: int | float | None = (
-            pong_timeout if pong_timeout is not None or ping_interval is None else ping_interval / 2
-        )
-        self.answer_pings = answer_pings
-        self.client_session_args: dict[str, Any] = dict(client_session_args or {})
-        self.connect_args: dict[str, Any] = (
-            {} if connect_args is _DEFAULT_CONNECT_ARGS else connect_args
-        )
-        self.json_serialize = json_serialize
-        self.json_deserialize = json_deserialize
-        self.max_msg_size = max_msg_size
-
-        self._user_session = session
+    def __post_init__(self) -> None:
+        """Set up the state beside the options: nothing is connected yet."""
         #: The aiohttp session in use while connected, else ``None``.
         self.session: aiohttp.ClientSession | None = None
-        #: The live websocket while connected, else ``None``.
-        self.websocket: ClientWebSocketResponse | None = None
-        #: The negotiated subprotocol of the current (or last) connection.
-        self.subprotocol: str | None = None
-        #: Last ``connection_ack``, ``ping`` and ``pong`` payloads received.
-        self.payloads: dict[str, Any] = {}
         #: The running operations, by operation id.
         self.listeners: dict[int, ListenerQueue] = {}
         #: The id the next operation will get; ids restart at 1 on each connect.
         self.next_query_id: int = 1
         #: Why the last connection ended, ``None`` while connected.
         self.close_exception: Exception | None = None
-        #: Set each time the server sends a protocol ``ping``.
+        #: Set each time the server sends a protocol ``ping``; cleared on connect.
         self.ping_received: asyncio.Event = asyncio.Event()
-        #: Set each time the server sends a protocol ``pong``.
+        #: Set each time the server sends a protocol ``pong``; cleared on connect.
         self.pong_received: asyncio.Event = asyncio.Event()
-
-        self._state = State.CLOSED
-        self._response_headers: dict[str, str] = {}
-        self._handler: ProtocolHandler | None = None
-        self._socket: socket.socket | None = None
-        self._receive_task: asyncio.Task[None] | None = None
-        self._timer_tasks: list[asyncio.Task[None]] = []
+        self._lifecycle = Lifecycle(State.CLOSED, TRANSPORT_MOVES, log)
+        # The current connection, or the last one once it ended.
+        self._connection: Connection | None = None
+        self._no_payloads: dict[str, Any] = {}
         self._shutdown_task: asyncio.Task[None] | None = None
-        self._shutdown_waiters: list[asyncio.Future[None]] = []
+        self._shutdown_waiters = Waiters()
         self._connect_task: asyncio.Task[Any] | None = None
         # Tasks whose connect() was just refused (see _refuse).
         self._refused_tasks: set[asyncio.Task[Any]] = set()
-        self._close_requested = False
-        self._frames_received = 0
-        self._decode_frame: Callable[[int, str], ExecutionResult] | None = None
-        self._on_malformed: Callable[[TransportProtocolError], None] | None = None
 
-    # ------------------------------------------------------------------ state
+    # --------------------------------------------------- state and read-through
 
     @property
     def state(self) -> State:
         """The lifecycle state (see :class:`~gql_aiohttp_websockets.State`)."""
-        return self._state
+        return self._lifecycle.state
 
-    def _set_state(self, state: State) -> None:
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("state %s -> %s", self._state.value, state.value)
-        self._state = state
+    @property
+    def websocket(self) -> ClientWebSocketResponse | None:
+        """The live aiohttp websocket while connected, else ``None``."""
+        connection = self._connection
+        return None if connection is None else connection.websocket
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The negotiated subprotocol of the current (or last) connection."""
+        connection = self._connection
+        return None if connection is None else connection.subprotocol
+
+    @property
+    def payloads(self) -> dict[str, Any]:
+        """Last ``connection_ack``, ``ping`` and ``pong`` payloads received."""
+        connection = self._connection
+        return self._no_payloads if connection is None else connection.payloads
 
     @property
     def response_headers(self) -> dict[str, str]:
         """The HTTP headers of the server's handshake response (last connection)."""
-        return self._response_headers
+        connection = self._connection
+        return {} if connection is None else connection.response_headers
 
     # ---------------------------------------------------------------- connect
 
@@ -398,44 +146,27 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                 :class:`TransportConnectionClosed` with the close code).
             TransportClosed: :meth:`close` was called while connecting.
         """
-        if self._state is State.CLOSING and self._shutdown_task is not None:
+        if self.state is State.CLOSING and self._shutdown_task is not None:
             await self._wait_shutdown(self._shutdown_task)
         current = asyncio.current_task()
-        if self._state is not State.CLOSED:
+        if self.state is not State.CLOSED:
             # gql 4's session closes the transport after any failed
             # connect(); gql 3.5's Client does not (see _refuse).
             if current is not None and GQL_4:
                 self._refuse(current)
             raise TransportAlreadyConnected("Transport is already connected")
-        self._set_state(State.CONNECTING)
+        self._lifecycle.move(State.CONNECTING)
         self._connect_task = current
-        self._close_requested = False
-        self.ping_received = asyncio.Event()
-        self.pong_received = asyncio.Event()
-        self.payloads = {}
+        self.ping_received.clear()
+        self.pong_received.clear()
         self.close_exception = None
         try:
-            offer = self.subprotocols
-            while True:
-                try:
-                    await self._connect_once(offer)
-                    break
-                except TransportConnectionClosed as exc:
-                    retry_offer = self._offer_after_refusal(offer, exc)
-                    if not retry_offer:
-                        raise
-                    log.info(
-                        "the server closed with 1002 right after agreeing to %r; "
-                        "connecting again offering %s",
-                        self.subprotocol,
-                        ", ".join(retry_offer),
-                    )
-                    await self._abort_connect(1000)
-                    self._set_state(State.CONNECTING)
-                    offer = retry_offer
-        except asyncio.CancelledError:
-            await self._abort_connect(4499)
-            if self._close_requested:
+            await self._connect_offering(self.subprotocols)
+        except BaseException as exc:
+            # close() moves the transport to CLOSING before it cancels us.
+            closed_by_user = self._lifecycle.state is State.CLOSING
+            await shielded(self._abort_connect(exc))
+            if closed_by_user and isinstance(exc, asyncio.CancelledError):
                 task = asyncio.current_task()
                 if task is not None and hasattr(task, "uncancel"):
                     task.uncancel()
@@ -443,15 +174,12 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
                     "close() was called while the transport was connecting"
                 ) from None
             raise
-        except AckTimeoutError:
-            await self._abort_connect(4504)
-            raise
-        except BaseException:
-            await self._abort_connect(1000)
-            raise
         finally:
             self._connect_task = None
-        self._start_running()
+        self.next_query_id = 1
+        self._lifecycle.move(State.OPEN)
+        assert self._connection is not None
+        self._connection.start()
 
     def _refuse(self, task: asyncio.Task[Any]) -> None:
         # gql 4's session answers any failed connect() with close(), straight
@@ -462,201 +190,80 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         self._refused_tasks.add(task)
         asyncio.get_running_loop().call_soon(self._refused_tasks.discard, task)
 
-    async def _connect_once(self, offer: tuple[str, ...]) -> None:
-        try:
-            await within(self._open_websocket(offer), self.connect_timeout)
-        except asyncio.TimeoutError:
-            raise ConnectTimeoutError(
-                f"the websocket handshake with {safe_url(self.url)} took longer than "
-                f"connect_timeout={self.connect_timeout}s"
-            ) from None
-        self._set_state(State.INITIALIZING)
-        try:
-            await within(self._initialize(), self.ack_timeout)
-        except asyncio.TimeoutError:
-            raise AckTimeoutError(
-                f"the server sent no connection_ack within ack_timeout={self.ack_timeout}s"
-            ) from None
-
-    def _offer_after_refusal(
-        self, offer: tuple[str, ...], error: TransportConnectionClosed
-    ) -> tuple[str, ...]:
-        # subscriptions-transport-ws (ws 7) echoes the client's first offer even
-        # when it cannot speak it, then closes with 1002 Protocol Error.  gql
-        # offered the legacy protocol first and never met this; offering the
-        # rest again keeps the migration a one-line change for such servers.
-        if error.code != 1002 or self.subprotocol not in offer or len(offer) < 2:
-            return ()
-        return tuple(name for name in offer if name != self.subprotocol)
-
-    async def _open_websocket(self, offer: tuple[str, ...]) -> None:
-        if self._user_session is not None:
-            session = self._user_session
-        else:
-            session = aiohttp.ClientSession(**self.client_session_args)
-        self.session = session
-        headers = with_credentials(self.headers, hdrs.AUTHORIZATION, self.auth)
-        proxy_headers = with_credentials(
-            self.proxy_headers, hdrs.PROXY_AUTHORIZATION, self.proxy_auth
-        )
-        if self.proxy_auth is not None and URL(self.url).scheme in ("ws", "http"):
-            # Without TLS aiohttp forwards the request itself instead of opening
-            # a CONNECT tunnel, and sends proxy_headers only with CONNECT.
-            headers = CIMultiDict(headers or {})
-            headers[hdrs.PROXY_AUTHORIZATION] = self.proxy_auth.encode()
-        kwargs: dict[str, Any] = {
-            "headers": headers,
-            "heartbeat": self.heartbeat,
-            "origin": self.origin,
-            "params": self.params,
-            "proxy": self.proxy,
-            "proxy_headers": proxy_headers,
-            "timeout": ClientWSTimeout(
-                ws_receive=self.receive_timeout, ws_close=self.websocket_close_timeout
-            ),
-            "protocols": offer,
-            "max_msg_size": self.max_msg_size,
-        }
-        if self.ssl is not None:
-            kwargs["ssl"] = self.ssl
-        kwargs.update(self.connect_args)
-        try:
-            websocket = await session.ws_connect(self.url, **kwargs)
-        except aiohttp.WSServerHandshakeError as exc:
-            raise ConnectionFailedBase(
-                f"the server at {safe_url(self.url)} refused the websocket upgrade: "
-                f"HTTP {exc.status} {exc.message}"
-            ) from exc
-        except aiohttp.ClientConnectorCertificateError as exc:
-            raise CertificateVerificationFailed(
-                f"TLS certificate verification failed for {safe_url(self.url)}: "
-                f"{exc.certificate_error}; pass ssl= an SSLContext that trusts the server",
-                exc,
-            ) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise ConnectionFailedBase(
-                f"could not open a websocket to {safe_url(self.url)}: "
-                f"{exc.__class__.__name__}: {exc}"
-            ) from exc
-        self.websocket = websocket
-        self._socket = websocket.get_extra_info("socket")
-        self._response_headers = read_response_headers(websocket)
-        self.subprotocol = self._negotiated_subprotocol(offer)
-        handler_class = get_protocol(self.subprotocol)
-        assert handler_class is not None  # the offer only holds registered names
-        self._handler = handler_class(
-            json_serialize=self.json_serialize, json_deserialize=self.json_deserialize
-        )
-
-    def _negotiated_subprotocol(self, offer: tuple[str, ...]) -> str:
-        # aiohttp drops a subprotocol answer that was not offered, so read the header.
-        answered = self._response_headers.get("Sec-WebSocket-Protocol", "").strip()
-        if not answered:
-            chosen = protocol_for_unnegotiated(offer)
-            log.debug("the server named no subprotocol; assuming %r", chosen)
-            return chosen
-        if answered not in offer:
-            raise TransportProtocolError(
-                f"the server chose subprotocol {answered!r}, which was not offered "
-                f"(offered: {', '.join(offer)})"
-            )
-        return answered
-
-    async def _initialize(self) -> None:
-        websocket, handler = self._live()
-        await self._send(handler.connection_init(await self._init_payload()), secret=True)
+    async def _connect_offering(self, offer: tuple[str, ...]) -> None:
         while True:
-            message = await websocket.receive()
-            if message.type is not WSMsgType.TEXT:
-                raise frame_error(
-                    message, "while waiting for connection_ack", self.max_msg_size, self.heartbeat
-                )
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("<<< %s", elide(message.data))
-            event = handler.receive(message.data)
-            if type(event) is Ack:
-                self.payloads["connection_ack"] = event.payload
+            self.session = (
+                self._user_session
+                if self._user_session is not None
+                else aiohttp.ClientSession(**self.client_session_args)
+            )
+            self.listeners = {}
+            connection = self._connection = Connection(
+                self.connection_settings(),
+                self.session,
+                listeners=self.listeners,
+                ping_received=self.ping_received,
+                pong_received=self.pong_received,
+                on_end=self._connection_ended,
+            )
+            await connection.open(offer, self.connect_timeout)
+            self._lifecycle.move(State.INITIALIZING)
+            try:
+                await connection.initialize(self.init_payload, self.ack_timeout)
                 return
-            if type(event) is ConnectionRejected:
-                raise TransportServerError(
-                    f"the server rejected the connection (connection_error): {event.payload!r}"
+            except TransportConnectionClosed as exc:
+                retry_offer = offer_after_refusal(offer, connection.subprotocol, exc.code)
+                if not retry_offer:
+                    raise
+                log.info(
+                    "the server closed with 1002 right after agreeing to %r; "
+                    "connecting again offering %s",
+                    connection.subprotocol,
+                    ", ".join(retry_offer),
                 )
-            if type(event) in (Ping, Pong, KeepAlive, ServerNotice):
-                await self._handle_control(event)
-                continue
-            raise TransportProtocolError(
-                f"the server sent {_describe(event)} before connection_ack; only ping, pong "
-                "and keep-alive messages may come first"
-            )
+                await self._abort_connect(exc, retrying=True)
+                self._lifecycle.move(State.CONNECTING)
+                offer = retry_offer
 
-    async def _init_payload(self) -> dict[str, Any] | None:
-        payload = self.init_payload
-        if not callable(payload):
-            return payload
-        produced = payload()
-        if inspect.isawaitable(produced):
-            produced = await produced
-        return produced
-
-    async def _abort_connect(self, close_code: int) -> None:
-        websocket, self.websocket = self.websocket, None
-        if websocket is not None:
-            await self._close_websocket(websocket, close_code, self.close_timeout)
+    async def _abort_connect(self, error: BaseException, *, retrying: bool = False) -> None:
+        connection = self._connection
+        if connection is not None:
+            if isinstance(error, asyncio.CancelledError):
+                code = CloseCode.TERMINATED
+            elif isinstance(error, AckTimeoutError):
+                code = CloseCode.CONNECTION_ACKNOWLEDGEMENT_TIMEOUT
+            else:
+                code = CloseCode.NORMAL_CLOSURE
+            reason = error if isinstance(error, Exception) else ConnectionFailedBase(NOT_OPEN)
+            connection.begin_close(reason, code)
+            await connection.close(self.close_timeout, goodbye=False)
         await self._release_session()
-        self._handler = None
-        self._set_state(State.CLOSED)
+        if not retrying:
+            self._lifecycle.move(State.CLOSED)
 
-    def _start_running(self) -> None:
-        self.listeners = {}
-        self.next_query_id = 1
-        self._frames_received = 0
-        self._set_state(State.OPEN)
-        websocket, handler = self._live()
-        self._decode_frame = handler.routed_result
-        self._on_malformed = self._malformed_result(handler)
-        self._receive_task = asyncio.ensure_future(self._receive_loop(websocket, handler))
-        if self.ping_interval is not None and handler.supports_ping:
-            self._timer_tasks.append(asyncio.ensure_future(self._ping_loop(self.ping_interval)))
-        if self.keep_alive_timeout is not None:
-            self._timer_tasks.append(
-                asyncio.ensure_future(self._keep_alive_watchdog(self.keep_alive_timeout))
-            )
+    def _connection_ended(self, connection: Connection, error: Exception, code: int) -> None:
+        # The connection ended by itself: a lost connection closes the transport.
+        if connection is self._connection and self.state is State.OPEN:
+            self._begin_shutdown(error, clean=False, close_code=code)
 
-    def _malformed_result(
-        self, handler: ProtocolHandler
-    ) -> Callable[[TransportProtocolError], None]:
-        # Results are queued as frame text and decoded by their consumer (see
-        # ProtocolHandler.route).  A malformed one fails the connection as it
-        # would have in the receive loop, once everything before it was taken.
-        def fail(error: TransportProtocolError) -> None:
-            if self._handler is handler and self._state is State.OPEN:
-                self._begin_shutdown(
-                    error, clean=False, close_code=handler.protocol_error_close_code
-                )
-
-        return fail
-
-    def _live(self) -> tuple[ClientWebSocketResponse, ProtocolHandler]:
-        if self.websocket is None or self._handler is None:
-            raise ConnectionFailedBase(_NOT_OPEN) from self.close_exception
-        return self.websocket, self._handler
-
-    # ---------------------------------------------------------------- sending
-
-    async def _send(self, frame: str, *, secret: bool = False) -> None:
-        websocket = self.websocket
-        if websocket is None:
-            raise ConnectionFailedBase(_NOT_OPEN) from self.close_exception
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug(">>> %s", "connection_init (payload not logged)" if secret else elide(frame))
-        try:
-            await websocket.send_str(frame)
-        except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
+    def _running(self) -> Connection:
+        connection = self._connection
+        if self.state is not State.OPEN or connection is None:
             if self.close_exception is not None:
                 raise ConnectionFailedBase(
-                    f"could not send to the server: the connection closed: {self.close_exception}"
+                    f"the transport is not connected: {self.close_exception}"
                 ) from self.close_exception
-            raise ConnectionFailedBase(f"could not send to the server: {exc}") from exc
+            raise ConnectionFailedBase(
+                "the transport is not connected; call connect() first "
+                "(or use 'async with Client(transport=...)')"
+            )
+        return connection
+
+    def _live(self) -> Connection:
+        connection = self._connection
+        if connection is None or connection.websocket is None:
+            raise ConnectionFailedBase(NOT_OPEN) from self.close_exception
+        return connection
 
     async def send_ping(self, payload: Any = None) -> None:
         """Send a protocol ``ping`` (``graphql-transport-ws`` only).
@@ -667,13 +274,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         Raises:
             TransportProtocolError: The negotiated subprotocol has no ping.
         """
-        _, handler = self._live()
-        frame = handler.ping(payload)
-        if frame is None:
-            raise TransportProtocolError(
-                f"the {handler.subprotocol!r} subprotocol has no ping message"
-            )
-        await self._send(frame)
+        await self._live().send_ping(payload)
 
     async def send_pong(self, payload: Any = None) -> None:
         """Send a protocol ``pong`` (``graphql-transport-ws`` only).
@@ -684,199 +285,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         Raises:
             TransportProtocolError: The negotiated subprotocol has no pong.
         """
-        _, handler = self._live()
-        frame = handler.pong(payload)
-        if frame is None:
-            raise TransportProtocolError(
-                f"the {handler.subprotocol!r} subprotocol has no pong message"
-            )
-        await self._send(frame)
-
-    # -------------------------------------------------------------- receiving
-
-    async def _receive_loop(
-        self, websocket: ClientWebSocketResponse, handler: ProtocolHandler
-    ) -> None:
-        listeners = self.listeners
-        receive = websocket.receive
-        route = handler.route
-        parse = handler.receive
-        text_type = WSMsgType.TEXT
-        debug = log.isEnabledFor(logging.DEBUG)
-        # Frames are counted only for the keep-alive watchdog, when there is one.
-        counting = self.keep_alive_timeout is not None
-        queued = queued_frames(websocket)
-        readable = readable_probe(websocket) if queued is not None else None
-        turn = _Turn(asyncio.get_running_loop())
-        held = turn.held
-        holding = False
-        error: Exception
-        try:
-            while True:
-                if held:
-                    if turn.bytes >= _TURN_BYTES and turn.bytes >= len(held) * _BYTES_PER_WAKE:
-                        turn.end()
-                        await asyncio.sleep(0)
-                    elif queued is None or not queued:
-                        # receive() is about to wait for the network.
-                        if readable is not None and readable():
-                            turn.hold_briefly()
-                            holding = True
-                        else:
-                            turn.end()
-                message = await receive()
-                if holding:
-                    holding = False
-                    turn.stop_holding()
-                if message.type is not text_type:
-                    if self._state is State.CLOSING:
-                        return
-                    error = frame_error(
-                        message, "while operations were running", self.max_msg_size, self.heartbeat
-                    )
-                    break
-                if counting:
-                    self._frames_received += 1
-                text = message.data
-                if debug:
-                    log.debug("<<< %s", elide(text))
-                item: ExecutionResult | str | QueueMarker
-                routed = route(text)
-                if routed is not None:
-                    # The payload stays text until the consumer takes it.
-                    op_id, item = routed
-                else:
-                    event = parse(text)
-                    if type(event) is Next:
-                        op_id, item = event.op_id, event.result
-                    elif type(event) is Complete:
-                        # Held like a result: it is queued after them anyway.
-                        op_id, item = event.op_id, COMPLETE
-                    else:
-                        turn.end()
-                        await self._handle_event(event, listeners)
-                        continue
-                listener = listeners.get(op_id)
-                if listener is not None:
-                    if listener.put_held(item):
-                        held.append(listener)
-                    turn.bytes += len(text) + _RESULT_WEIGHT
-                elif debug:
-                    self._log_unclaimed("complete" if item is COMPLETE else "a result", op_id)
-        except (TransportProtocolError, TransportServerError) as exc:
-            error = exc
-        except asyncio.TimeoutError:
-            error = TransportConnectionClosed(
-                f"no message arrived from the server within receive_timeout={self.receive_timeout}s"
-            )
-        except asyncio.CancelledError:
-            return
-        except Exception as exc:
-            log.exception("unexpected error in the receive loop")
-            error = ConnectionFailedBase(f"unexpected error in the receive loop: {exc!r}")
-        finally:
-            turn.end()
-        if isinstance(error, TransportProtocolError):
-            self._begin_shutdown(error, clean=False, close_code=handler.protocol_error_close_code)
-        else:
-            self._begin_shutdown(error, clean=False, close_code=1000)
-
-    async def _handle_event(self, event: Event, listeners: dict[int, ListenerQueue]) -> None:
-        # Results and complete never get here: the receive loop queues them.
-        if isinstance(event, OperationError):
-            listener = listeners.get(event.op_id)
-            if listener is None:
-                if log.isEnabledFor(logging.DEBUG):
-                    self._log_unclaimed("an error", event.op_id)
-            else:
-                listener.set_exception_nowait(
-                    TransportQueryError(
-                        str(event.errors[0]), query_id=event.op_id, errors=event.errors
-                    )
-                )
-        elif isinstance(event, ConnectionRejected):
-            raise TransportServerError(f"the server reported a connection error: {event.payload!r}")
-        elif isinstance(event, Ack):
-            raise TransportProtocolError("the server sent a second connection_ack")
-        else:
-            await self._handle_control(event)
-
-    async def _handle_control(self, event: Event) -> None:
-        if isinstance(event, Ping):
-            self.payloads["ping"] = event.payload
-            self.ping_received.set()
-            if self.answer_pings and self._handler is not None:
-                frame = self._handler.pong()
-                if frame is not None:
-                    await self._send(frame)
-        elif isinstance(event, Pong):
-            self.payloads["pong"] = event.payload
-            self.pong_received.set()
-        elif isinstance(event, ServerNotice):
-            log.warning(
-                "the server complained about the connection: %s", elide(repr(event.payload))
-            )
-
-    def _log_unclaimed(self, what: str, op_id: int) -> None:
-        # gql and the graphql-ws client ignore such messages too: nobody waits
-        # for them, so they can hurt no operation.
-        state = "has finished" if op_id < self.next_query_id else "was never started"
-        log.debug("ignored %s for operation %d, which %s", what, op_id, state)
-
-    # ----------------------------------------------------------------- timers
-
-    async def _ping_loop(self, interval: float) -> None:
-        try:
-            while True:
-                await asyncio.sleep(interval)
-                self.pong_received.clear()
-                try:
-                    # The send counts too: a server that stopped reading blocks it.
-                    await within(self._ping_and_wait(), self.pong_timeout)
-                except asyncio.TimeoutError:
-                    self._begin_shutdown(
-                        TransportServerError(
-                            f"No pong received within pong_timeout={self.pong_timeout}s of a ping"
-                        ),
-                        clean=False,
-                        close_code=1001,
-                    )
-                    return
-        except (asyncio.CancelledError, ConnectionFailedBase):
-            return
-        except Exception as exc:
-            self._begin_shutdown(exc, clean=False, close_code=1011)
-
-    async def _ping_and_wait(self) -> None:
-        await self.send_ping()
-        await self.pong_received.wait()
-
-    async def _keep_alive_watchdog(self, timeout: float) -> None:
-        loop = asyncio.get_running_loop()
-        seen = self._frames_received
-        last_seen_at = loop.time()
-        # A quarter of the timeout, however short: a server that stays silent
-        # for just over it is noticed.
-        step = max(timeout / 4, 0.0001)
-        try:
-            while True:
-                await asyncio.sleep(step)
-                now = loop.time()
-                if self._frames_received != seen:
-                    seen = self._frames_received
-                    last_seen_at = now
-                elif now - last_seen_at >= timeout:
-                    self._begin_shutdown(
-                        TransportServerError(
-                            "No keep-alive message has been received from the server within "
-                            f"keep_alive_timeout={timeout}s (nor any other message)"
-                        ),
-                        clean=False,
-                        close_code=1001,
-                    )
-                    return
-        except asyncio.CancelledError:
-            return
+        await self._live().send_pong(payload)
 
     # ------------------------------------------------------------- operations
 
@@ -914,19 +323,17 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             TransportClosed: :meth:`close` was called meanwhile.
         """
         payload = build_payload(request, variable_values, operation_name, extensions)
-        handler = self._running()
-        listener = self._register(send_stop is True)
+        connection = self._running()
+        listener = self._register(connection, send_stop is True)
         op_id = listener.query_id
         listeners = self.listeners
         try:
+            await connection.start_operation(op_id, payload)
             # Not kept for the life of the subscription: a connection may hold
             # thousands of them.
-            frame = handler.start(op_id, payload)
             del payload
-            await self._send(frame)
-            del frame
             # The connection's one bound method: nothing allocated per operation.
-            decode = self._decode_frame
+            decode = connection.decode_result
             assert decode is not None
             while True:
                 ready = listener.take_ready()
@@ -950,7 +357,7 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         except (asyncio.CancelledError, GeneratorExit):
             if listener.send_stop:
                 listener.send_stop = False
-                await self._send_stop(handler, op_id)
+                await self._send_stop(connection, op_id)
             raise
         finally:
             if listeners.get(op_id) is listener:
@@ -958,11 +365,11 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             if listener.on_end is not None:
                 listener.ended()
 
-    async def _send_stop(self, handler: ProtocolHandler, op_id: int) -> None:
-        if self._state is not State.OPEN:
+    async def _send_stop(self, connection: Connection, op_id: int) -> None:
+        if self.state is not State.OPEN:
             return
         try:
-            await self._send(handler.stop(op_id))
+            await connection.stop_operation(op_id)
         except ConnectionFailedBase:
             log.debug("could not send the stop of operation %d", op_id, exc_info=True)
 
@@ -995,12 +402,12 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         # subscribe() without the async generator: a query runs once per call,
         # and the generator's creation and aclose() were a fifth of its cost.
         payload = build_payload(request, variable_values, operation_name, extensions)
-        handler = self._running()
-        listener = self._register(False)
+        connection = self._running()
+        listener = self._register(connection, False)
         op_id = listener.query_id
         listeners = self.listeners
         try:
-            await self._send(handler.start(op_id, payload))
+            await connection.start_operation(op_id, payload)
             while True:
                 item = listener.take_nowait()
                 if item is EMPTY:
@@ -1018,24 +425,16 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             if listener.on_end is not None:
                 listener.ended()
 
-    def _register(self, send_stop: bool) -> ListenerQueue:
+    def _register(self, connection: Connection, send_stop: bool) -> ListenerQueue:
         op_id = self.next_query_id
         self.next_query_id = op_id + 1
-        listener = ListenerQueue(op_id, send_stop, self._decode_frame, self._on_malformed)
+        listener = ListenerQueue(
+            op_id, send_stop, connection.decode_result, connection.on_malformed
+        )
         self.listeners[op_id] = listener
         return listener
 
-    def _running(self) -> ProtocolHandler:
-        if self._state is not State.OPEN:
-            if self.close_exception is not None:
-                raise ConnectionFailedBase(
-                    f"the transport is not connected: {self.close_exception}"
-                ) from self.close_exception
-            raise ConnectionFailedBase(
-                "the transport is not connected; call connect() first "
-                "(or use 'async with Client(transport=...)')"
-            )
-        return self._live()[1]
+    # ---------------------------------------------------------------- closing
 
     # ---------------------------------------------------------------- closing
 
@@ -1044,25 +443,28 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
 
         Sends a stop for each running operation, ``connection_terminate`` where
         the subprotocol has it, and a close frame with code 1000.  Every
-        running operation then raises :class:`~gql.transport.exceptions.TransportClosed`
-        after its queued results.  Safe to call at any time, also twice and
-        while connecting; returns once no task of the transport is left.
+        running operation then ends after its queued results, as gql's do.
+        Safe to call at any time, also twice and while connecting; returns
+        once no task of the transport is left.
         """
         current = asyncio.current_task()
         if current is not None and current in self._refused_tasks:
             self._refused_tasks.discard(current)
             log.debug("close() right after a refused connect(): the connection is not ours to end")
             return
-        if self._state in (State.CONNECTING, State.INITIALIZING):
+        if self.state in (State.CONNECTING, State.INITIALIZING):
             connect_task = self._connect_task
             if connect_task is not None and connect_task is not current:
-                self._close_requested = True
+                # connect() reads the CLOSING state as: close() cancelled it.
+                self._lifecycle.move(State.CLOSING)
                 connect_task.cancel()
                 await asyncio.wait([connect_task], timeout=self.close_timeout)
             return
-        if self._state is State.OPEN:
+        if self.state is State.OPEN:
             task = self._begin_shutdown(
-                TransportClosed("Transport closed by user"), clean=True, close_code=1000
+                TransportClosed("Transport closed by user"),
+                clean=True,
+                close_code=CloseCode.NORMAL_CLOSURE,
             )
         elif self._shutdown_task is not None:
             task = self._shutdown_task
@@ -1077,23 +479,11 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             await self._wait_shutdown(task)
 
     async def _wait_shutdown(self, task: asyncio.Task[None]) -> None:
-        # The shutdown bounds each of its steps by close_timeout (and the session
-        # by ssl_close_timeout), so waiting for it is bounded too.  Each caller
-        # waits on a future of its own, which the shutdown resolves as its last
-        # step: cancelling a close() cancels that future, never the cleanup,
-        # and the caller resumes one loop iteration sooner than through
-        # asyncio.shield().
-        if task.done():
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        self._shutdown_waiters.append(waiter)
-        await waiter
-
-    def _release_shutdown_waiters(self, _: object = None) -> None:
-        waiters, self._shutdown_waiters = self._shutdown_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        # The shutdown bounds each of its steps by close_timeout (and the
+        # session by ssl_close_timeout), so waiting for it is bounded too;
+        # cancelling a close() cancels the wait, never the cleanup.
+        if not task.done():
+            await self._shutdown_waiters.wait()
 
     def _begin_shutdown(
         self, error: Exception, *, clean: bool, close_code: int
@@ -1101,124 +491,28 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
         if self._shutdown_task is None:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("closing: %r", error)
-            self._set_state(State.CLOSING)
+            self._lifecycle.move(State.CLOSING)
             self.close_exception = error
-            self._shutdown_task = asyncio.ensure_future(
-                self._shutdown(error, clean=clean, close_code=close_code)
-            )
+            if self._connection is not None:
+                self._connection.begin_close(error, close_code)
+            self._shutdown_task = asyncio.ensure_future(self._shutdown(error, clean=clean))
             # Also if the task never ran (cancelled before its first step).
-            self._shutdown_task.add_done_callback(self._release_shutdown_waiters)
+            self._shutdown_task.add_done_callback(self._shutdown_waiters.release)
         return self._shutdown_task
 
-    async def _shutdown(self, error: Exception, *, clean: bool, close_code: int) -> None:
-        loop = asyncio.get_running_loop()
-        budget = self.close_timeout
-        deadline = None if budget is None else loop.time() + budget
-
-        def remaining() -> float | None:
-            return None if deadline is None else max(deadline - loop.time(), 0.0)
-
+    async def _shutdown(self, error: Exception, *, clean: bool) -> None:
         try:
-            timers, self._timer_tasks = self._timer_tasks, []
-            for timer in timers:
-                timer.cancel()
-            if timers:
-                await asyncio.wait(timers)
-            websocket, handler = self.websocket, self._handler
-            if clean and websocket is not None and handler is not None:
-                if self.listeners:
-                    # As gql: the operations still running end as if the server
-                    # had finished them, within close_timeout.
-                    try:
-                        await within(self._stop_operations(handler), budget)
-                    except asyncio.TimeoutError:
-                        log.debug("operations still running after close_timeout: they fail")
-                    # Closing the websocket gets a close_timeout of its own.
-                    deadline = None if budget is None else loop.time() + budget
-                goodbye = handler.terminate()
-                if goodbye is not None:
-                    try:
-                        await within(self._send(goodbye), remaining())
-                    except (asyncio.TimeoutError, ConnectionFailedBase):
-                        log.debug("could not say goodbye to the server", exc_info=True)
-            # Closing while the receive loop waits wakes it (it returns in the
-            # CLOSING state) and lets aiohttp wait websocket_close_timeout for
-            # the server's close frame; close_timeout bounds the whole.
-            if websocket is not None:
-                await self._close_websocket(websocket, close_code, remaining())
-            receive_task, self._receive_task = self._receive_task, None
-            if receive_task is not None and not receive_task.done():
-                done, _ = await asyncio.wait([receive_task], timeout=remaining())
-                if not done:
-                    receive_task.cancel()
-                    await asyncio.wait([receive_task])
+            if self._connection is not None:
+                await self._connection.close(self.close_timeout, goodbye=clean)
             for listener in self.listeners.values():
                 listener.set_exception_nowait(error)
             await self._release_session()
         except Exception:
             log.exception("unexpected error while closing the transport")
         finally:
-            self.websocket = None
-            self._handler = None
             self._shutdown_task = None
-            self._set_state(State.CLOSED)
-            self._release_shutdown_waiters()
-
-    async def _close_websocket(
-        self, websocket: ClientWebSocketResponse, code: int, timeout: float | None
-    ) -> None:
-        try:
-            await within(websocket.close(code=code), timeout)
-            return
-        except (Exception, asyncio.TimeoutError, asyncio.CancelledError):
-            log.debug("closing the websocket failed; cutting the connection", exc_info=True)
-        # A peer that stopped reading leaves our writes queued, and a graceful
-        # transport close waits for them to drain: shut the socket down so that
-        # every blocked send fails now.
-        sock, self._socket = self._socket, None
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    async def _stop_operations(self, handler: ProtocolHandler) -> None:
-        # Stop each subscription still being consumed, then wait until every
-        # operation has its end queued (the server's complete, or a local one
-        # where the subprotocol confirms no stop) or its consumer has left.
-        # Not until each end is consumed: close() may be called from inside
-        # an `async for` whose loop cannot move on before it returns.
-        listeners = self.listeners
-        try:
-            for op_id, listener in list(listeners.items()):
-                if listener.send_stop:
-                    listener.send_stop = False
-                    await self._send(handler.stop(op_id))
-                    if not handler.stop_is_answered:
-                        listener.put_complete()
-        except ConnectionFailedBase:
-            log.debug("could not stop the running operations", exc_info=True)
-            return
-        running = [listener for listener in listeners.values() if not listener.closed]
-        receive_task = self._receive_task
-        if not running or receive_task is None or receive_task.done():
-            return
-        all_ended = asyncio.get_running_loop().create_future()
-        left = len(running)
-
-        def one_ended() -> None:
-            nonlocal left
-            left -= 1
-            if not left and not all_ended.done():
-                all_ended.set_result(None)
-
-        for listener in running:
-            listener.on_end = one_ended
-        try:
-            # The receive loop ending (the server closed, say) ends the wait too.
-            await asyncio.wait([all_ended, receive_task], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            all_ended.cancel()
-            for listener in running:
-                listener.on_end = None
+            self._lifecycle.move(State.CLOSED)
+            self._shutdown_waiters.release()
 
     async def _release_session(self) -> None:
         session, self.session = self.session, None
@@ -1228,18 +522,3 @@ class AIOHTTPWebsocketsTransport(AsyncTransport):
             await within(session.close(), self.ssl_close_timeout)
         except (Exception, asyncio.TimeoutError):
             log.debug("closing the aiohttp session failed", exc_info=True)
-
-
-def _describe(event: Event) -> str:
-    names = {
-        Ack: "connection_ack",
-        Next: "a result",
-        OperationError: "an error",
-        Complete: "complete",
-        Ping: "ping",
-        Pong: "pong",
-        KeepAlive: "a keep-alive",
-        ConnectionRejected: "connection_error",
-        ServerNotice: "an error without id",
-    }
-    return names.get(type(event), type(event).__name__)

@@ -24,6 +24,8 @@ from gql_aiohttp_websockets.protocols import (
     ServerNotice,
 )
 
+from .helpers import acknowledged, expecting
+
 DATA = {"tick": 1}
 ERRORS = [{"message": "boom", "path": ["tick"], "locations": [{"line": 1, "column": 3}]}]
 EXTENSIONS = {"cost": 3}
@@ -127,7 +129,7 @@ CASES = [
 def test_receive(
     handler_class: type[ProtocolHandler], message: dict[str, Any], expected: Event
 ) -> None:
-    event = handler_class().receive(json.dumps(message))
+    event = expecting(handler_class(), expected).receive(json.dumps(message))
     assert type(event) is type(expected)
     assert event == expected
 
@@ -136,14 +138,15 @@ def test_receive(
 def test_receive_compact_json(
     handler_class: type[ProtocolHandler], message: dict[str, Any], expected: Event
 ) -> None:
-    assert handler_class().receive(json.dumps(message, separators=(",", ":"))) == expected
+    handler = expecting(handler_class(), expected)
+    assert handler.receive(json.dumps(message, separators=(",", ":"))) == expected
 
 
 @pytest.mark.parametrize("handler_class", [GraphQLTransportWSHandler, ApolloHandler])
 def test_next_result_fields(handler_class: type[ProtocolHandler]) -> None:
     kind = "next" if handler_class is GraphQLTransportWSHandler else "data"
     frame = {"type": kind, "id": "7", "payload": {"data": DATA, "errors": ERRORS, "extensions": {}}}
-    event = handler_class().receive(json.dumps(frame))
+    event = acknowledged(handler_class()).receive(json.dumps(frame))
     assert isinstance(event, Next)
     assert event.op_id == 7
     assert event.result.data == DATA

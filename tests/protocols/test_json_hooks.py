@@ -15,6 +15,7 @@ from gql_aiohttp_websockets.protocols import (
     ProtocolHandler,
 )
 
+from .helpers import expecting
 from .test_incoming_events import CASES as EVENT_CASES
 from .test_malformed_frames import CASES as MALFORMED_CASES
 
@@ -57,7 +58,8 @@ def test_orjson_frames_equal_json_frames(handler_class: type[ProtocolHandler], b
 def test_orjson_events_equal_json_events(
     handler_class: type[ProtocolHandler], message: dict[str, Any], expected: Any
 ) -> None:
-    assert orjson_handler(handler_class).receive(orjson_dumps(message)) == expected
+    handler = expecting(orjson_handler(handler_class), expected)
+    assert handler.receive(orjson_dumps(message)) == expected
 
 
 @pytest.mark.parametrize(("handler_class", "text", "fragment"), MALFORMED_CASES)

@@ -13,7 +13,7 @@ from gql_aiohttp_websockets.protocols import (
     GraphQLTransportWSHandler,
     ProtocolHandler,
 )
-from gql_aiohttp_websockets.protocols.base import ELIDE_AT, elide
+from gql_aiohttp_websockets.protocols.wording import ELIDE_AT, elide
 
 TWS = (GraphQLTransportWSHandler,)
 LEGACY = (ApolloHandler,)

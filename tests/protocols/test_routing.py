@@ -25,6 +25,7 @@ from gql_aiohttp_websockets.protocols import (
     ProtocolHandler,
 )
 
+from .helpers import acknowledged
 from .test_fuzz import json_values, payloads, results
 
 HANDLERS = [GraphQLTransportWSHandler, ApolloHandler]
@@ -34,12 +35,15 @@ FEWER = settings(max_examples=max(settings().max_examples // 4, 10))
 
 
 def stdlib_handler(handler_class: type[ProtocolHandler]) -> ProtocolHandler:
-    return handler_class()
+    return acknowledged(handler_class())
 
 
 def orjson_handler(handler_class: type[ProtocolHandler]) -> ProtocolHandler:
-    return handler_class(
-        json_serialize=lambda value: orjson.dumps(value).decode(), json_deserialize=orjson.loads
+    return acknowledged(
+        handler_class(
+            json_serialize=lambda value: orjson.dumps(value).decode(),
+            json_deserialize=orjson.loads,
+        )
     )
 
 

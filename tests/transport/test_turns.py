@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport, ListenerQueue
-from gql_aiohttp_websockets.transport import _HOLD_SECONDS, _Turn
+from gql_aiohttp_websockets.wakeups import HOLD_SECONDS as _HOLD_SECONDS, Turn as _Turn
 from tests.helpers import doc, within
 from tests.raw_server import RawServer, read_client_frame, text_frame
 from tests.transport.conftest import MakeTransport

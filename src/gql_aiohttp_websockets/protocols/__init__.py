@@ -8,7 +8,9 @@ registered name it is asked to and picks the handler by the server's answer.
 from __future__ import annotations
 
 from .apollo import ApolloHandler
-from .base import (
+from .base import ProtocolHandler
+from .conversation import Phase
+from .events import (
     Ack,
     Complete,
     ConnectionRejected,
@@ -18,7 +20,6 @@ from .base import (
     OperationError,
     Ping,
     Pong,
-    ProtocolHandler,
     ServerNotice,
 )
 from .graphql_transport_ws import GraphQLTransportWSHandler
@@ -33,6 +34,7 @@ __all__ = [
     "KeepAlive",
     "Next",
     "OperationError",
+    "Phase",
     "Ping",
     "Pong",
     "ProtocolHandler",

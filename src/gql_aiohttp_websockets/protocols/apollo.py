@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from .base import (
+from .base import ProtocolHandler
+from .events import (
     Ack,
     Complete,
     ConnectionRejected,
@@ -19,7 +20,6 @@ from .base import (
     KeepAlive,
     Next,
     OperationError,
-    ProtocolHandler,
     ServerNotice,
 )
 

@@ -1,11 +1,12 @@
-"""The interface every subprotocol handler implements, and the events it emits.
+"""The interface every subprotocol handler implements.
 
-A handler is sans-I/O: it knows one subprotocol's messages and nothing about
-sockets, tasks or clocks.  The transport hands it intentions (start an
-operation, stop it, ping) and gets back the text frames to send; it hands it
-each received text frame and gets back one typed event.  Every difference
-between the subprotocols lives in a handler, so the transport never looks at a
-subprotocol name.
+A handler is sans-I/O: it knows one subprotocol's messages and the rules of
+its conversation, and nothing about sockets, tasks or clocks.  The transport
+hands it intentions (start an operation, stop it, ping) and gets back the text
+frames to send; it hands it each received text frame and gets back one typed
+event (``events.py``), or an error when the frame is malformed or comes out of
+turn (``conversation.py``).  Every difference between the subprotocols lives
+in a handler, so the transport never looks at a subprotocol name.
 """
 
 from __future__ import annotations
@@ -15,36 +16,26 @@ import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from json.scanner import make_scanner
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar
 
 from gql.transport.exceptions import TransportProtocolError
 from graphql import ExecutionResult
 
-from ..request_payload import ReusedPayload
+from .conversation import ACCEPTS, OUT_OF_TURN, Phase
+from .events import Complete, Event, Next, describe
+from .payloads import ReusedPayload
+from .results import (
+    JsonDeserializer,
+    JsonSerializer,
+    execution_result,
+    json_decoder,
+    result_problem,
+)
+from .wording import a_kind, a_message, elide, json_kind, quote
 
-__all__ = [
-    "Ack",
-    "Complete",
-    "ConnectionRejected",
-    "Event",
-    "JsonDeserializer",
-    "JsonSerializer",
-    "KeepAlive",
-    "Next",
-    "OperationError",
-    "Ping",
-    "Pong",
-    "ProtocolHandler",
-    "ServerNotice",
-    "elide",
-]
+__all__ = ["ProtocolHandler"]
 
-JsonSerializer: TypeAlias = Callable[[Any], str]
-JsonDeserializer: TypeAlias = Callable[[str], Any]
-
-#: How many checked ids a handler remembers (a connection's running operations).
+#: How many issued ids a handler remembers (a connection's running operations).
 _ID_CACHE_SIZE = 4096
 #: How many encoded payloads of repeated requests a handler keeps.
 _PAYLOAD_CACHE_SIZE = 256
@@ -67,126 +58,20 @@ def _envelope_pattern(result_type: str) -> re.Pattern[str]:
     )
 
 
-#: Longest piece of a received frame quoted in an error message or a log line.
-ELIDE_AT = 200
-#: Longest quote of one value of a frame (its type, its id) in an error message.
-_QUOTED_VALUE_LIMIT = 60
-
-
-def elide(text: str, limit: int = ELIDE_AT) -> str:
-    """Cut ``text`` to at most ``limit`` characters for messages and logs.
-
-    Args:
-        text: The text to shorten.
-        limit: The largest length kept; longer text keeps its head and tail.
-            A limit shorter than the marker (about 20 characters) keeps
-            only the marker.
-
-    Returns:
-        ``text`` itself when short enough, else its head and tail around a
-        marker saying how much was left out.
-    """
-    if len(text) <= limit:
-        return text
-    # Size the marker for the largest count it can show, so head + marker + tail
-    # never exceeds the limit.
-    marker_length = len("...< chars>...") + len(str(len(text)))
-    keep = max((limit - marker_length) // 2, 0)
-    return f"{text[:keep]}...<{len(text) - 2 * keep} chars>...{text[len(text) - keep :]}"
-
-
-@dataclass(frozen=True, slots=True)
-class Ack:
-    """``connection_ack``: the server accepted ``connection_init``."""
-
-    payload: Any = None
-
-
-# Not frozen: one is built per received result, and a frozen dataclass's
-# __init__ costs three times as much.
-@dataclass(slots=True)
-class Next:
-    """One result (``next``, or ``data`` in the legacy protocol) for an operation."""
-
-    op_id: int
-    result: ExecutionResult
-
-
-@dataclass(frozen=True, slots=True)
-class OperationError:
-    """``error``: the operation failed as a whole; no result or ``complete`` follows."""
-
-    op_id: int
-    errors: list[Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Complete:
-    """``complete``: the server finished the operation."""
-
-    op_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class Ping:
-    """``ping`` from the server; answer it with a ``pong``."""
-
-    payload: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class Pong:
-    """``pong`` from the server."""
-
-    payload: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class KeepAlive:
-    """``ka``: the legacy protocol's server keep-alive."""
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionRejected:
-    """``connection_error``: the server refused the connection (legacy protocol)."""
-
-    payload: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class ServerNotice:
-    """A connection-level complaint that names no operation.
-
-    The legacy reference server answers a message it does not understand with
-    an ``error`` that has no ``id``; it does not end the connection.
-    """
-
-    payload: Any = None
-
-
-Event: TypeAlias = (
-    Ack
-    | Next
-    | OperationError
-    | Complete
-    | Ping
-    | Pong
-    | KeepAlive
-    | ConnectionRejected
-    | ServerNotice
-)
-
-
 class ProtocolHandler(ABC):
     """One GraphQL-over-websocket subprotocol, with no I/O.
 
     Subclasses set :attr:`subprotocol` and implement the frame builders and
-    :meth:`receive`.  Frame builders return the text of one frame to send, or
-    ``None`` when the subprotocol has no such message.  A subclass that sets
-    :attr:`result_type` and implements ``_receive_message`` also gets
-    :meth:`route` and :meth:`routed_result`, the receive loop's lazy path for
-    results; one that overrides :meth:`receive` as a whole does not (its
-    ``route()`` returns ``None``), unless it overrides them too.
+    ``_receive_message``.  Frame builders return the text of one frame to
+    send, or ``None`` when the subprotocol has no such message.  A subclass
+    that sets :attr:`result_type` also gets :meth:`route` and
+    :meth:`routed_result`, the receive loop's lazy path for results; one that
+    overrides :meth:`receive` as a whole does not (its ``route()`` returns
+    ``None``), unless it overrides them too.
+
+    :meth:`receive` also keeps the conversation's rules (see
+    :attr:`phase`): before ``connection_ack`` only ping, pong, keep-alive
+    and connection-level messages may arrive, and only one ack.
 
     Args:
         json_serialize: Turns a message (a ``dict``) into text.
@@ -212,14 +97,16 @@ class ProtocolHandler(ABC):
     complete_type: ClassVar[str] = ""
 
     __slots__ = (
+        "_accepts",
+        "_decode_json",
         "_dumps",
         "_envelope",
         "_id_first_tail",
         "_ids",
         "_loads",
         "_payload_texts",
+        "_phase",
         "_routable",
-        "_scan",
         "_type_first_head",
     )
 
@@ -231,16 +118,11 @@ class ProtocolHandler(ABC):
     ) -> None:
         self._dumps = json_serialize
         self._loads = json_deserialize
-        # With the default decoder, call its C scanner directly: json.loads adds
-        # two regex matches and two Python frames around it, 40% of its cost on
-        # a small frame.  Anything the scanner does not accept whole goes
-        # through json.loads, which gives the precise error.
-        self._scan: Callable[[str, int], tuple[Any, int]] | None = None
-        if json_deserialize is json.loads:
-            # typeshed types make_scanner's argument as a scanner, not a decoder.
-            decoder: Any = json.JSONDecoder()
-            self._scan = make_scanner(decoder)
-        # Ids already checked on this connection, as received -> as int.
+        self._decode_json = json_decoder(json_deserialize)
+        self._phase = Phase.AWAITING_ACK
+        self._accepts = ACCEPTS[Phase.AWAITING_ACK]
+        # The ids this handler issued, as sent -> as int.  Only those: an id
+        # the server makes up must not become one the fast paths trust.
         self._ids: dict[str, int] = {}
         # id(payload) -> (payload, its JSON), for payloads build_payload reuses.
         self._payload_texts: dict[int, tuple[ReusedPayload, str]] = {}
@@ -253,14 +135,30 @@ class ProtocolHandler(ABC):
             self.result_type
         ).match
 
+    @property
+    def phase(self) -> Phase:
+        """Where the conversation is: awaiting the ack, or acknowledged."""
+        return self._phase
+
     def receive(self, text: str) -> Event:
         """Turn one received text frame into one event.
 
         Raises:
             TransportProtocolError: The frame is not a valid message of this
-                subprotocol; the message names the problem and quotes the
-                frame, elided.
+                subprotocol, or not one the conversation allows now (a
+                result before ``connection_ack``, a second ack); the message
+                names the problem and quotes the frame, elided.
         """
+        event = self._parse(text)
+        phase = self._accepts.get(type(event))
+        if phase is None:
+            raise TransportProtocolError(OUT_OF_TURN[self._phase].format(event=describe(event)))
+        if phase is not self._phase:
+            self._phase = phase
+            self._accepts = ACCEPTS[phase]
+        return event
+
+    def _parse(self, text: str) -> Event:
         message = self._decode(text)
         kind = message.get("type")
         if kind == self.result_type:
@@ -335,25 +233,12 @@ class ProtocolHandler(ABC):
             TransportProtocolError: The frame is not valid JSON, or its payload
                 is not a GraphQL result object.
         """
-        payload: Any = None
-        scan = self._scan
         try:
-            if scan is None:
-                payload = self._loads(payload_text)
-            else:
-                payload, end = scan(payload_text, 0)
-                if end != len(payload_text):
-                    payload = None
+            result = execution_result(self._decode_json(payload_text))
         except Exception:
-            pass
-        if type(payload) is dict:
-            data = payload.get("data")
-            errors = payload.get("errors")
-            if errors is None:
-                if type(data) is dict:
-                    return ExecutionResult(data, None, payload.get("extensions"))
-            elif type(errors) is list and (data is None or type(data) is dict):
-                return ExecutionResult(data, errors, payload.get("extensions"))
+            result = None
+        if result is not None:
+            return result
         return self._routed_result_slowly(op_id, payload_text)
 
     def _routed_result_slowly(self, op_id: int, payload_text: str) -> ExecutionResult:
@@ -389,22 +274,10 @@ class ProtocolHandler(ABC):
         if type(raw_id) is not str:
             return None
         op_id = self._ids.get(raw_id)
-        payload = message.get("payload")
-        if op_id is None or type(payload) is not dict:
+        if op_id is None:
             return None
-        result = self._well_formed_payload(payload)
+        result = execution_result(message.get("payload"))
         return None if result is None else Next(op_id, result)
-
-    @staticmethod
-    def _well_formed_payload(payload: dict[str, Any]) -> ExecutionResult | None:
-        data = payload.get("data")
-        errors = payload.get("errors")
-        if errors is None:
-            if type(data) is not dict:
-                return None
-        elif type(errors) is not list or (data is not None and type(data) is not dict):
-            return None
-        return ExecutionResult(data, errors, payload.get("extensions"))
 
     def _operation_frame(self, kind: str, op_id: int, payload: Mapping[str, Any]) -> str:
         """Build the message of type ``kind`` starting ``op_id`` with ``payload``."""
@@ -455,22 +328,13 @@ class ProtocolHandler(ABC):
     # Helpers shared by the concrete handlers.
 
     def _decode(self, text: str) -> dict[str, Any]:
-        scan = self._scan
-        if scan is not None:
-            try:
-                value, end = scan(text, 0)
-            except (StopIteration, ValueError, RecursionError):
-                pass
-            else:
-                if end == len(text) and type(value) is dict:
-                    return value
         try:
-            message = self._loads(text)
+            message = self._decode_json(text)
         except Exception as exc:
             raise self._malformed(text, "it is not valid JSON") from exc
         if type(message) is not dict:
             raise self._malformed(
-                text, f"it is a JSON {_json_kind(message)} where an object is expected"
+                text, f"it is a JSON {json_kind(message)} where an object is expected"
             )
         return message
 
@@ -482,69 +346,28 @@ class ProtocolHandler(ABC):
 
     @staticmethod
     def _quote(value: object) -> str:
-        # A type or id echoed in a message is bounded like the frame itself: a
-        # 1 MB "type" must not make a 1 MB exception message.
-        return elide(repr(value), _QUOTED_VALUE_LIMIT)
+        return quote(value)
 
     def _op_id(self, text: str, message: dict[str, Any]) -> int:
         raw = message.get("id")
         if type(raw) is not str:
             if raw is None:
-                raise self._malformed(text, f"{_a_message(message['type'])} has no 'id'")
+                raise self._malformed(text, f"{a_message(message['type'])} has no 'id'")
             raise self._malformed(
                 text,
-                f"the 'id' of {_a_message(message['type'])} is {_a(_json_kind(raw))}, not a string",
+                f"the 'id' of {a_message(message['type'])} is {a_kind(json_kind(raw))}, "
+                "not a string",
             )
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise self._malformed(
                 text,
                 f"id {self._quote(raw)} is not one this client issues (decimal numbers)",
             )
-        op_id = int(raw)
-        self._wire_id(op_id)
-        return op_id
+        return int(raw)
 
     def _result(self, text: str, message: dict[str, Any]) -> ExecutionResult:
         payload = message.get("payload")
-        if type(payload) is not dict:
-            raise self._malformed(
-                text,
-                f"the payload of {_a_message(message['type'])} is {_a(_json_kind(payload))}, "
-                "not a GraphQL result object",
-            )
-        errors = payload.get("errors")
-        if "data" not in payload and errors is None:
-            raise self._malformed(
-                text,
-                f"the payload of {_a_message(message['type'])} has neither 'data' nor 'errors'",
-            )
-        if errors is not None and type(errors) is not list:
-            raise self._malformed(text, "'errors' in a result is not a list")
-        data = payload.get("data")
-        if data is not None and type(data) is not dict:
-            raise self._malformed(text, "'data' in a result is not an object")
-        return ExecutionResult(data, errors, payload.get("extensions"))
-
-
-def _a(kind: str) -> str:
-    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
-
-
-def _a_message(kind: str) -> str:
-    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind!r} message"
-
-
-def _json_kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+        result = execution_result(payload)
+        if result is None:
+            raise self._malformed(text, result_problem(payload, a_message(message["type"])))
+        return result

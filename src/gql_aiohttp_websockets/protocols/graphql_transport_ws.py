@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from .base import (
+from .base import ProtocolHandler
+from .events import (
     Ack,
     Complete,
     Event,
@@ -20,7 +21,6 @@ from .base import (
     OperationError,
     Ping,
     Pong,
-    ProtocolHandler,
 )
 
 __all__ = ["GraphQLTransportWSHandler"]

@@ -1,0 +1,45 @@
+"""Every private aiohttp attribute the package reads, in one place.
+
+aiohttp has no public accessor for these.  Each was checked against aiohttp
+3.9.5, 3.10.11, 3.11.18, 3.12.15, 3.13.2 and 3.14.5; each read is defensive,
+so that an aiohttp that moved the attribute costs a feature (or a detail of a
+message), never an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sized
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp.client_ws import ClientWebSocketResponse
+
+__all__ = ["connection_key", "parsed_frames", "response_headers"]
+
+
+def response_headers(websocket: ClientWebSocketResponse[bool]) -> dict[str, str]:
+    """Return the headers of the handshake response (``websocket._response``)."""
+    response = getattr(websocket, "_response", None)
+    headers = getattr(response, "headers", None)
+    return dict(headers) if headers is not None else {}
+
+
+def parsed_frames(websocket: ClientWebSocketResponse[bool]) -> Sized | None:
+    """Return aiohttp's queue of parsed, not yet received frames, if it can be seen.
+
+    Its length tells whether ``receive()`` would return at once.  It is
+    ``websocket._reader._buffer``: a deque in ``DataQueue`` (3.9, 3.10) and in
+    ``WebSocketDataQueue`` (3.11 and later).  ``None`` when this aiohttp keeps
+    it elsewhere.
+    """
+    queue = getattr(getattr(websocket, "_reader", None), "_buffer", None)
+    return queue if isinstance(queue, Sized) else None
+
+
+def connection_key(error: Any) -> Any:
+    """Return the connection key an aiohttp ``ClientConnectorError`` was built with.
+
+    Its constructor's first argument, kept as ``_conn_key``; ``host``,
+    ``port`` and ``ssl`` read it.
+    """
+    return getattr(error, "_conn_key", None)

@@ -1,0 +1,443 @@
+"""Connection: one websocket, used once.
+
+A connection opens its websocket, agrees on a subprotocol, sends
+``connection_init`` and waits for the ack; then it runs its receive loop (a
+:class:`~gql_aiohttp_websockets.receiver.Receiver`) and its timers, sends
+what it is asked to, and closes when told.  It tracks and awaits its own
+tasks, knows nothing of gql's client, never reconnects, and reports its end
+exactly once, through ``on_end``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import aiohttp
+from aiohttp import WSMsgType
+from gql.transport.exceptions import TransportProtocolError, TransportServerError
+from graphql import ExecutionResult
+
+from .aiohttp_errors import HANDSHAKE_ERRORS, SEND_ERRORS, frame_error, handshake_error, send_error
+from .aiohttp_internals import response_headers
+from .close_codes import CloseCode
+from .exceptions import AckTimeoutError, ConnectionFailedBase, ConnectTimeoutError
+from .handshake import negotiated_subprotocol, ws_connect_kwargs
+from .heartbeats import keep_alive_watchdog, ping_timer
+from .lifecycle import CONNECTION_MOVES, ConnectionState, Lifecycle
+from .listener_queue import ListenerQueue, wait_until_ended
+from .protocols import Ack, ConnectionRejected, ProtocolHandler, get_protocol
+from .protocols.wording import elide
+from .receiver import Receiver
+from .redaction import frame_for_log, safe_url
+from .settings import ConnectionSettings
+from .waiting import within
+
+if TYPE_CHECKING:
+    from aiohttp.client_ws import ClientWebSocketResponse as _ClientWebSocketResponse
+
+    ClientWebSocketResponse: TypeAlias = _ClientWebSocketResponse[bool]
+
+__all__ = ["NOT_OPEN", "Connection", "EndCallback", "InitPayload"]
+
+log = logging.getLogger("gql_aiohttp_websockets.connection")
+
+#: gql 3.x's words for a transport with no open websocket; its tests compare them whole.
+NOT_OPEN = "WebSocket connection is closed"
+
+#: Told, exactly once, that a connection is ending: the connection, why, and
+#: the close code its websocket is closed with.
+EndCallback: TypeAlias = Callable[["Connection", Exception, int], object]
+
+#: The ``connection_init`` payload, or a function (plain or async) making it.
+InitPayload: TypeAlias = (
+    "Mapping[str, Any] | Callable[[], Mapping[str, Any] | Awaitable[Any] | None] | None"
+)
+
+_CLOSING = ConnectionState.CLOSING
+_ENDING = frozenset({ConnectionState.CLOSING, ConnectionState.CLOSED})
+
+
+class Connection:
+    """One websocket, from its handshake to its close.
+
+    Args:
+        settings: The connection's options.
+        session: The ``ClientSession`` to open the websocket with; the
+            connection never closes it.
+        listeners: The running operations by id, shared with the transport,
+            which adds and removes them; the receive loop queues into them.
+        ping_received: Set each time the server sends a protocol ``ping``.
+        pong_received: Set each time the server sends a protocol ``pong``.
+        on_end: Called exactly once, when the connection starts to end: by
+            itself (the server closed, a timer expired, a result was
+            malformed) or because :meth:`begin_close` was called.
+    """
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        session: aiohttp.ClientSession,
+        *,
+        listeners: dict[int, ListenerQueue],
+        ping_received: asyncio.Event,
+        pong_received: asyncio.Event,
+        on_end: EndCallback,
+    ) -> None:
+        self.settings = settings
+        #: The websocket, from the handshake until the connection is closed.
+        self.websocket: ClientWebSocketResponse | None = None
+        #: The handler of the negotiated subprotocol, once negotiated.
+        self.handler: ProtocolHandler | None = None
+        #: The negotiated subprotocol, once negotiated.
+        self.subprotocol: str | None = None
+        #: The HTTP headers of the server's handshake response.
+        self.response_headers: dict[str, str] = {}
+        #: Last ``connection_ack``, ``ping`` and ``pong`` payloads received.
+        self.payloads: dict[str, Any] = {}
+        #: Why the connection ended, once it began to.
+        self.error: Exception | None = None
+        #: The close code the websocket is closed with, once the end began.
+        self.close_code: int = CloseCode.NORMAL_CLOSURE
+        #: Decodes a result a listener queued as text (set when open).
+        self.decode_result: Callable[[int, str], ExecutionResult] | None = None
+        #: To be told that a result queued as text was malformed (set when open).
+        self.on_malformed: Callable[[TransportProtocolError], None] | None = None
+        self._session = session
+        self._listeners = listeners
+        self._ping_received = ping_received
+        self._pong_received = pong_received
+        self._on_end = on_end
+        self._lifecycle = Lifecycle(ConnectionState.NEW, CONNECTION_MOVES, log)
+        self._socket: socket.socket | None = None
+        self._receiver: Receiver | None = None
+        self._receive_task: asyncio.Task[None] | None = None
+        self._timers: list[asyncio.Task[None]] = []
+
+    @property
+    def state(self) -> ConnectionState:
+        """Where the connection is in its life."""
+        return self._lifecycle.state
+
+    # ------------------------------------------------------------- opening
+
+    async def open(self, offer: tuple[str, ...], timeout: float | None) -> None:
+        """Open the websocket offering ``offer`` and pick the subprotocol's handler.
+
+        Raises:
+            ConnectTimeoutError: It took longer than ``timeout`` seconds.
+            TransportConnectionFailed: The server could not be reached or
+                refused the upgrade.
+            TransportProtocolError: The server chose a subprotocol not offered.
+        """
+        self._lifecycle.move(ConnectionState.OPENING)
+        settings = self.settings
+        try:
+            websocket = await within(self._ws_connect(offer), timeout)
+        except asyncio.TimeoutError:
+            raise ConnectTimeoutError(
+                f"the websocket handshake with {safe_url(settings.url)} took longer than "
+                f"connect_timeout={timeout}s"
+            ) from None
+        self.websocket = websocket
+        self._socket = websocket.get_extra_info("socket")
+        self.response_headers = response_headers(websocket)
+        self.subprotocol = negotiated_subprotocol(self.response_headers, offer)
+        handler_class = get_protocol(self.subprotocol)
+        assert handler_class is not None  # the offer only holds registered names
+        handler = self.handler = handler_class(
+            json_serialize=settings.json_serialize, json_deserialize=settings.json_deserialize
+        )
+        self._receiver = Receiver(
+            websocket,
+            handler,
+            settings,
+            listeners=self._listeners,
+            payloads=self.payloads,
+            ping_received=self._ping_received,
+            pong_received=self._pong_received,
+            send=self.send,
+            closing=self._is_closing,
+            fail=self._end,
+        )
+
+    async def _ws_connect(self, offer: tuple[str, ...]) -> ClientWebSocketResponse:
+        settings = self.settings
+        try:
+            return await self._session.ws_connect(
+                settings.url, **ws_connect_kwargs(settings, offer)
+            )
+        except HANDSHAKE_ERRORS as exc:
+            raise handshake_error(exc, settings.url) from exc
+
+    async def initialize(self, init_payload: InitPayload, timeout: float | None) -> None:
+        """Send ``connection_init`` and wait for the server's ``connection_ack``.
+
+        Args:
+            init_payload: The payload, or a function returning it (called now).
+            timeout: Seconds allowed for making the payload, sending it and
+                receiving the ack.
+
+        Raises:
+            AckTimeoutError: No ack within ``timeout``.
+            TransportServerError: The server rejected the connection.
+            TransportProtocolError: The server sent something invalid, or out
+                of turn, before the ack.
+            TransportConnectionClosed: The server closed meanwhile.
+        """
+        self._lifecycle.move(ConnectionState.INITIALIZING)
+        try:
+            await within(self._initialize(init_payload), timeout)
+        except asyncio.TimeoutError:
+            raise AckTimeoutError(
+                f"the server sent no connection_ack within ack_timeout={timeout}s"
+            ) from None
+
+    async def _initialize(self, init_payload: InitPayload) -> None:
+        websocket, handler, receiver = self.websocket, self.handler, self._receiver
+        assert websocket is not None
+        assert handler is not None
+        assert receiver is not None
+        payload: Any = init_payload() if callable(init_payload) else init_payload
+        if inspect.isawaitable(payload):
+            payload = await payload
+        await self.send(handler.connection_init(payload), secret=True)
+        while True:
+            message = await websocket.receive()
+            if message.type is not WSMsgType.TEXT:
+                raise frame_error(
+                    message,
+                    "while waiting for connection_ack",
+                    self.settings.max_msg_size,
+                    self.settings.heartbeat,
+                )
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("<<< %s", elide(message.data))
+            # The handler refuses what may not come before the ack.
+            event = handler.receive(message.data)
+            if type(event) is Ack:
+                self.payloads["connection_ack"] = event.payload
+                return
+            if type(event) is ConnectionRejected:
+                raise TransportServerError(
+                    f"the server rejected the connection (connection_error): {event.payload!r}"
+                )
+            await receiver.handle_control(event)
+
+    def start(self) -> None:
+        """Start the receive loop and the timers: operations may run."""
+        self._lifecycle.move(ConnectionState.OPEN)
+        handler, receiver = self.handler, self._receiver
+        assert handler is not None
+        assert receiver is not None
+        self.decode_result = handler.routed_result
+        self.on_malformed = self._malformed
+        self._receive_task = asyncio.ensure_future(receiver.run())
+        settings = self.settings
+        if settings.ping_interval is not None and handler.supports_ping:
+            self._start_timer(
+                ping_timer(
+                    settings.ping_interval,
+                    settings.pong_timeout,
+                    self.send_ping,
+                    self._pong_received,
+                    self._end,
+                )
+            )
+        if settings.keep_alive_timeout is not None:
+            self._start_timer(
+                keep_alive_watchdog(
+                    settings.keep_alive_timeout, lambda: receiver.frames_received, self._end
+                )
+            )
+
+    def _start_timer(self, timer: Awaitable[None]) -> None:
+        self._timers.append(asyncio.ensure_future(timer))
+
+    # ------------------------------------------------------------- sending
+
+    async def send(self, frame: str, *, secret: bool = False) -> None:
+        """Send one text frame; ``secret`` keeps it out of the debug log.
+
+        Raises:
+            TransportConnectionFailed: There is no websocket, or it broke.
+        """
+        websocket = self.websocket
+        if websocket is None:
+            raise ConnectionFailedBase(NOT_OPEN) from self.error
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(">>> %s", frame_for_log(frame, secret=secret))
+        try:
+            await websocket.send_str(frame)
+        except SEND_ERRORS as exc:
+            raise send_error(exc, self.error)  # noqa: B904 (send_error sets the cause)
+
+    async def start_operation(self, op_id: int, payload: Mapping[str, Any]) -> None:
+        """Send the message that starts operation ``op_id``."""
+        handler, receiver = self.handler, self._receiver
+        assert handler is not None
+        assert receiver is not None
+        receiver.last_issued = op_id
+        await self.send(handler.start(op_id, payload))
+
+    async def stop_operation(self, op_id: int) -> None:
+        """Tell the server the client stopped listening to ``op_id``."""
+        assert self.handler is not None
+        await self.send(self.handler.stop(op_id))
+
+    async def send_ping(self, payload: Any = None) -> None:
+        """Send a protocol ``ping``.
+
+        Raises:
+            TransportProtocolError: The subprotocol has no ping.
+        """
+        assert self.handler is not None
+        await self._send_control("ping", self.handler.ping(payload))
+
+    async def send_pong(self, payload: Any = None) -> None:
+        """Send a protocol ``pong``.
+
+        Raises:
+            TransportProtocolError: The subprotocol has no pong.
+        """
+        assert self.handler is not None
+        await self._send_control("pong", self.handler.pong(payload))
+
+    async def _send_control(self, kind: str, frame: str | None) -> None:
+        if frame is None:
+            subprotocol = self.subprotocol
+            raise TransportProtocolError(f"the {subprotocol!r} subprotocol has no {kind} message")
+        await self.send(frame)
+
+    # ------------------------------------------------------------- closing
+
+    def _is_closing(self) -> bool:
+        return self._lifecycle.state is _CLOSING
+
+    def _malformed(self, error: TransportProtocolError) -> None:
+        # Results are queued as frame text and decoded by their consumer (see
+        # ProtocolHandler.route).  A malformed one fails the connection as it
+        # would have in the receive loop, once everything before it was taken.
+        if self._lifecycle.state is ConnectionState.OPEN and self.handler is not None:
+            self._end(error, self.handler.protocol_error_close_code)
+
+    def begin_close(self, error: Exception, code: int) -> None:
+        """Start ending the connection because of ``error``; no-op once ending.
+
+        From here on the receive loop takes the websocket's end as expected.
+        Call :meth:`close` to finish.
+        """
+        self._end(error, code)
+
+    def _end(self, error: Exception, code: int) -> None:
+        if self._lifecycle.state in _ENDING:
+            return
+        self.error = error
+        self.close_code = code
+        self._lifecycle.move(_CLOSING)
+        self._on_end(self, error, code)
+
+    async def close(self, timeout: float | None, *, goodbye: bool) -> None:
+        """Close the connection; returns when no task of it is left.
+
+        Args:
+            timeout: Seconds allowed for each of the two steps: ending the
+                running operations, then closing the websocket.
+            goodbye: End normally: stop each running operation and wait
+                (within ``timeout``) until its end is queued, then send the
+                subprotocol's terminate message before the close frame.
+        """
+        if self._lifecycle.state is ConnectionState.CLOSED:
+            return
+        self._end(ConnectionFailedBase(NOT_OPEN), CloseCode.NORMAL_CLOSURE)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+
+        def remaining() -> float | None:
+            return None if deadline is None else max(deadline - loop.time(), 0.0)
+
+        try:
+            timers, self._timers = self._timers, []
+            for timer in timers:
+                timer.cancel()
+            if timers:
+                await asyncio.wait(timers)
+            websocket, handler = self.websocket, self.handler
+            if goodbye and websocket is not None and handler is not None:
+                if self._listeners:
+                    # As gql: the operations still running end as if the server
+                    # had finished them, within the timeout.
+                    try:
+                        await within(self._stop_operations(handler), timeout)
+                    except asyncio.TimeoutError:
+                        log.debug("operations still running after close_timeout: they fail")
+                    # Closing the websocket gets a timeout of its own.
+                    deadline = None if timeout is None else loop.time() + timeout
+                terminate = handler.terminate()
+                if terminate is not None:
+                    try:
+                        await within(self.send(terminate), remaining())
+                    except (asyncio.TimeoutError, ConnectionFailedBase):
+                        log.debug("could not say goodbye to the server", exc_info=True)
+            # Closing while the receive loop waits wakes it (it returns in the
+            # CLOSING state) and lets aiohttp wait websocket_close_timeout for
+            # the server's close frame; the timeout bounds the whole.
+            if websocket is not None:
+                await self._close_websocket(websocket, remaining())
+            receive_task, self._receive_task = self._receive_task, None
+            if receive_task is not None and not receive_task.done():
+                done, _ = await asyncio.wait([receive_task], timeout=remaining())
+                if not done:
+                    receive_task.cancel()
+                    await asyncio.wait([receive_task])
+        finally:
+            self.websocket = None
+            self._lifecycle.move(ConnectionState.CLOSED)
+
+    async def _close_websocket(
+        self, websocket: ClientWebSocketResponse, timeout: float | None
+    ) -> None:
+        try:
+            await within(websocket.close(code=self.close_code), timeout)
+            return
+        except (Exception, asyncio.TimeoutError):
+            log.debug("closing the websocket failed; cutting the connection", exc_info=True)
+            self._cut()
+        except asyncio.CancelledError:
+            self._cut()
+            raise
+
+    def _cut(self) -> None:
+        # A peer that stopped reading leaves our writes queued, and a graceful
+        # transport close waits for them to drain: shut the socket down so that
+        # every blocked send fails now.
+        sock, self._socket = self._socket, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    async def _stop_operations(self, handler: ProtocolHandler) -> None:
+        # Stop each subscription still being consumed, then wait until every
+        # operation has its end queued (the server's complete, or a local one
+        # where the subprotocol confirms no stop) or its consumer has left.
+        # Not until each end is consumed: close() may be called from inside
+        # an `async for` whose loop cannot move on before it returns.
+        listeners = self._listeners
+        try:
+            for op_id, listener in list(listeners.items()):
+                if listener.send_stop:
+                    listener.send_stop = False
+                    await self.send(handler.stop(op_id))
+                    if not handler.stop_is_answered:
+                        listener.put_complete()
+        except ConnectionFailedBase:
+            log.debug("could not stop the running operations", exc_info=True)
+            return
+        if self._receive_task is not None:
+            running = [listener for listener in listeners.values() if not listener.closed]
+            await wait_until_ended(running, self._receive_task)

@@ -1,0 +1,89 @@
+"""The two timers that notice a server that stopped answering.
+
+The ping timer sends a protocol ``ping`` every ``ping_interval`` seconds and
+fails the connection when no ``pong`` comes within ``pong_timeout``; the
+keep-alive watchdog fails it when nothing at all arrived for
+``keep_alive_timeout`` seconds.  Both only read and call what they are given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from gql.transport.exceptions import TransportServerError
+
+from .close_codes import CloseCode
+from .exceptions import ConnectionFailedBase
+from .waiting import within
+
+__all__ = ["Fail", "keep_alive_watchdog", "ping_timer"]
+
+#: Ends the connection with an error and the close code to close it with.
+Fail = Callable[[Exception, int], None]
+
+
+async def ping_timer(
+    interval: float,
+    pong_timeout: float | None,
+    ping: Callable[[], Awaitable[None]],
+    pong_received: asyncio.Event,
+    fail: Fail,
+) -> None:
+    """Ping every ``interval`` seconds; ``fail`` when a pong is late.
+
+    Returns when cancelled or when sending fails (the connection broke).
+    """
+
+    async def ping_and_wait() -> None:
+        await ping()
+        await pong_received.wait()
+
+    try:
+        while True:
+            await asyncio.sleep(interval)
+            pong_received.clear()
+            try:
+                # The send counts too: a server that stopped reading blocks it.
+                await within(ping_and_wait(), pong_timeout)
+            except asyncio.TimeoutError:
+                fail(
+                    TransportServerError(
+                        f"No pong received within pong_timeout={pong_timeout}s of a ping"
+                    ),
+                    CloseCode.GOING_AWAY,
+                )
+                return
+    except (asyncio.CancelledError, ConnectionFailedBase):
+        return
+    except Exception as exc:
+        fail(exc, CloseCode.INTERNAL_ERROR)
+
+
+async def keep_alive_watchdog(timeout: float, frames: Callable[[], int], fail: Fail) -> None:
+    """``fail`` once ``frames()`` (a count of received frames) stands still for ``timeout`` s."""
+    loop = asyncio.get_running_loop()
+    seen = frames()
+    last_seen_at = loop.time()
+    # A quarter of the timeout, however short: a server that stays silent
+    # for just over it is noticed.
+    step = max(timeout / 4, 0.0001)
+    try:
+        while True:
+            await asyncio.sleep(step)
+            now = loop.time()
+            count = frames()
+            if count != seen:
+                seen = count
+                last_seen_at = now
+            elif now - last_seen_at >= timeout:
+                fail(
+                    TransportServerError(
+                        "No keep-alive message has been received from the server within "
+                        f"keep_alive_timeout={timeout}s (nor any other message)"
+                    ),
+                    CloseCode.GOING_AWAY,
+                )
+                return
+    except asyncio.CancelledError:
+        return

@@ -1,0 +1,193 @@
+"""TransportOptions: the transport's constructor keywords, kept as its attributes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import fields
+from ssl import SSLContext
+from typing import Any, Literal, TypeAlias
+
+import aiohttp
+from aiohttp import BasicAuth, Fingerprint
+from aiohttp.typedefs import LooseHeaders, StrOrURL
+
+from .protocols import get_protocol, registered_protocols
+from .protocols.results import JsonDeserializer, JsonSerializer
+from .settings import ConnectionSettings
+
+__all__ = ["InitPayloadFactory", "TransportOptions"]
+
+#: A function returning the ``connection_init`` payload, called on each connect.
+InitPayloadFactory: TypeAlias = Callable[
+    [], "dict[str, Any] | Awaitable[dict[str, Any] | None] | None"
+]
+
+_DEFAULT_INIT_PAYLOAD: dict[str, Any] = {}
+_DEFAULT_CONNECT_ARGS: dict[str, Any] = {}
+
+
+class TransportOptions:
+    """The constructor of the transport: gql's keywords, their defaults and checks.
+
+    Every keyword of gql 3.5's ``AIOHTTPWebsocketsTransport`` with the same
+    default, plus gql 4's ``session`` and a few of ours.  Each is kept as the
+    public attribute of the same name, which gql users read and may change
+    between connects: a connection reads them when it is made.
+
+    Args:
+        url: The server's websocket URL, e.g. ``"wss://example.com/graphql"``.
+        subprotocols: The subprotocols to offer, in order of preference.
+            Default: ``["graphql-transport-ws", "graphql-ws"]``.
+        heartbeat: Send a websocket PING frame every ``heartbeat`` seconds
+            and close the connection if no PONG frame answers it.
+        auth: HTTP Basic credentials for the handshake request.
+        origin: ``Origin`` header of the handshake request.
+        params: Query-string parameters of the handshake request.
+        headers: Extra HTTP headers of the handshake request.
+        proxy: HTTP proxy URL.
+        proxy_auth: Basic credentials for the proxy.
+        proxy_headers: Extra headers for the proxy.
+        ssl: TLS verification: an ``SSLContext``, ``False`` to skip
+            verification, an ``aiohttp.Fingerprint``, or ``None`` for the
+            default checks.
+        websocket_close_timeout: Seconds to wait for the server's close frame
+            after sending ours.
+        receive_timeout: Seconds the connection may stay silent before it is
+            considered broken; ``None`` waits forever.
+        ssl_close_timeout: Seconds allowed for closing the owned
+            ``ClientSession``, TLS shutdown included.
+        connect_timeout: Seconds allowed for the websocket handshake; ``None``
+            waits forever.  Raises :class:`asyncio.TimeoutError`.
+        close_timeout: Seconds allowed for :meth:`close`; ``None`` waits
+            forever.
+        ack_timeout: Seconds to wait for ``connection_ack``; ``None`` waits
+            forever.  Raises :class:`AckTimeoutError`, an
+            :class:`asyncio.TimeoutError`.
+        keep_alive_timeout: Fail the connection when nothing at all arrives
+            from the server for this many seconds (``ka`` messages, pings and
+            results all count).
+        init_payload: The ``connection_init`` payload (often credentials).
+            Never logged.  May also be a function, plain or async, returning
+            the payload: it is called on every connect, so that a reconnect
+            sends fresh credentials.
+        ping_interval: Send a protocol ``ping`` every ``ping_interval``
+            seconds (``graphql-transport-ws`` only).
+        pong_timeout: Seconds to wait for the ``pong``; default
+            ``ping_interval / 2``.
+        answer_pings: Answer the server's ``ping`` messages with ``pong``.
+        session: An ``aiohttp.ClientSession`` to use; it is never closed by
+            the transport.
+        client_session_args: Keyword arguments for the ``ClientSession`` the
+            transport creates.
+        connect_args: Keyword arguments for ``ClientSession.ws_connect``;
+            they override the ones the transport computes.
+        json_serialize: Turns an outgoing message into text (default
+            :func:`json.dumps`).
+        json_deserialize: Turns received text into Python values (default
+            :func:`json.loads`); ``orjson.loads`` is a fast choice.  It gets
+            whole messages, except results: their payload alone, when the
+            consumer takes them.
+        max_msg_size: Largest message accepted from the server, in bytes
+            (default 4 MiB, aiohttp's); a larger one fails the connection with
+            close code 1009.  ``0`` means no limit.
+    """
+
+    #: The legacy subprotocol's name (Apollo subscriptions-transport-ws).
+    APOLLO_SUBPROTOCOL = "graphql-ws"
+    #: The graphql-ws library's subprotocol's name.
+    GRAPHQLWS_SUBPROTOCOL = "graphql-transport-ws"
+
+    def __init__(
+        self,
+        url: StrOrURL,
+        *,
+        subprotocols: Collection[str] | None = None,
+        heartbeat: float | None = None,
+        auth: BasicAuth | None = None,
+        origin: str | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: LooseHeaders | None = None,
+        proxy: StrOrURL | None = None,
+        proxy_auth: BasicAuth | None = None,
+        proxy_headers: LooseHeaders | None = None,
+        ssl: SSLContext | Literal[False] | Fingerprint | None = None,
+        websocket_close_timeout: float = 10.0,
+        receive_timeout: float | None = None,
+        ssl_close_timeout: int | float | None = 10,
+        connect_timeout: int | float | None = 10,
+        close_timeout: int | float | None = 10,
+        ack_timeout: int | float | None = 10,
+        keep_alive_timeout: int | float | None = None,
+        init_payload: dict[str, Any] | InitPayloadFactory = _DEFAULT_INIT_PAYLOAD,
+        ping_interval: int | float | None = None,
+        pong_timeout: int | float | None = None,
+        answer_pings: bool = True,
+        session: aiohttp.ClientSession | None = None,
+        client_session_args: dict[str, Any] | None = None,
+        connect_args: dict[str, Any] = _DEFAULT_CONNECT_ARGS,
+        json_serialize: JsonSerializer = json.dumps,
+        json_deserialize: JsonDeserializer = json.loads,
+        max_msg_size: int = 4 * 1024 * 1024,
+    ) -> None:
+        offered = (
+            (self.GRAPHQLWS_SUBPROTOCOL, self.APOLLO_SUBPROTOCOL)
+            if subprotocols is None
+            else tuple(subprotocols)
+        )
+        if not offered:
+            raise ValueError("subprotocols must name at least one subprotocol")
+        unknown = [name for name in offered if get_protocol(name) is None]
+        if unknown:
+            raise ValueError(
+                f"no handler is registered for subprotocol(s) {unknown}; "
+                f"registered: {list(registered_protocols())}"
+            )
+        self.url: str = str(url)
+        self.subprotocols: tuple[str, ...] = offered
+        self.heartbeat = heartbeat
+        self.auth = auth
+        self.origin = origin
+        self.params = params
+        # gql's transport reports no headers as {}, not None.
+        self.headers: LooseHeaders = {} if headers is None else headers
+        self.proxy = proxy
+        self.proxy_auth = proxy_auth
+        self.proxy_headers = proxy_headers
+        self.ssl = ssl
+        self.websocket_close_timeout = websocket_close_timeout
+        self.receive_timeout = receive_timeout
+        self.ssl_close_timeout = ssl_close_timeout
+        self.connect_timeout = connect_timeout
+        self.close_timeout = close_timeout
+        self.ack_timeout = ack_timeout
+        self.keep_alive_timeout = keep_alive_timeout
+        # A fresh dict for the shared default, so in-place edits stay per instance.
+        self.init_payload: dict[str, Any] | InitPayloadFactory = (
+            {} if init_payload is _DEFAULT_INIT_PAYLOAD else init_payload
+        )
+        self.ping_interval = ping_interval
+        self.pong_timeout: int | float | None = (
+            pong_timeout if pong_timeout is not None or ping_interval is None else ping_interval / 2
+        )
+        self.answer_pings = answer_pings
+        self.client_session_args: dict[str, Any] = dict(client_session_args or {})
+        self.connect_args: dict[str, Any] = (
+            {} if connect_args is _DEFAULT_CONNECT_ARGS else connect_args
+        )
+        self.json_serialize = json_serialize
+        self.json_deserialize = json_deserialize
+        self.max_msg_size = max_msg_size
+
+        self._user_session = session
+        self.__post_init__()
+
+    def __post_init__(self) -> None:
+        """Set up what a subclass keeps beside the options (called by ``__init__``)."""
+
+    def connection_settings(self) -> ConnectionSettings:
+        """Return the options a new connection is made with, read now."""
+        return ConnectionSettings(**{field.name: getattr(self, field.name) for field in _FIELDS})
+
+
+_FIELDS = fields(ConnectionSettings)
