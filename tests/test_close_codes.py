@@ -6,6 +6,7 @@ import pytest
 from gql.transport.exceptions import TransportClosed
 
 from gql_aiohttp_websockets import (
+    CloseCode,
     TransportConnectionClosed,
     classify_close_code,
 )
@@ -55,3 +56,16 @@ def test_the_exception_is_what_gql_users_catch() -> None:
         assert not isinstance(error, TransportClosed)
     else:
         assert isinstance(error, GqlFailed)
+
+
+def test_every_named_code_is_classified_under_its_name() -> None:
+    for code in CloseCode:
+        info = classify_close_code(code)
+        assert info.code == code
+        assert info.meaning == code.meaning == code.name.replace("_", " ").title()
+
+
+def test_close_codes_compare_as_the_integers_on_the_wire() -> None:
+    assert CloseCode.NORMAL_CLOSURE == 1000
+    assert CloseCode(4499) is CloseCode.TERMINATED
+    assert CloseCode.BAD_RESPONSE.meaning == "Bad Response"

@@ -9,10 +9,16 @@ and keep the rest of your gql code as it is.
 
 from __future__ import annotations
 
-from .close_codes import CloseCodeInfo, classify_close_code
-from .exceptions import TransportConnectionClosed, TransportConnectionFailed
+from .close_codes import CloseCode, CloseCodeInfo, classify_close_code
+from .exceptions import (
+    AckTimeoutError,
+    ConnectTimeoutError,
+    TransportConnectionClosed,
+    TransportConnectionFailed,
+)
 from .lifecycle import State
 from .listener_queue import ListenerQueue
+from .options import InitPayloadFactory
 from .protocols import (
     ApolloHandler,
     GraphQLTransportWSHandler,
@@ -21,17 +27,13 @@ from .protocols import (
     register_protocol,
     registered_protocols,
 )
-from .transport import (
-    AckTimeoutError,
-    AIOHTTPWebsocketsTransport,
-    ConnectTimeoutError,
-    InitPayloadFactory,
-)
+from .transport import AIOHTTPWebsocketsTransport
 
 __all__ = [
     "AIOHTTPWebsocketsTransport",
     "AckTimeoutError",
     "ApolloHandler",
+    "CloseCode",
     "CloseCodeInfo",
     "ConnectTimeoutError",
     "GraphQLTransportWSHandler",

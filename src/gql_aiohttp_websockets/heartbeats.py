@@ -32,7 +32,8 @@ async def ping_timer(
 ) -> None:
     """Ping every ``interval`` seconds; ``fail`` when a pong is late.
 
-    Returns when cancelled or when sending fails (the connection broke).
+    Returns when sending fails (the connection broke: the receive loop tells
+    why); runs until cancelled otherwise.
     """
 
     async def ping_and_wait() -> None:
@@ -54,7 +55,7 @@ async def ping_timer(
                     CloseCode.GOING_AWAY,
                 )
                 return
-    except (asyncio.CancelledError, ConnectionFailedBase):
+    except ConnectionFailedBase:
         return
     except Exception as exc:
         fail(exc, CloseCode.INTERNAL_ERROR)
@@ -68,22 +69,19 @@ async def keep_alive_watchdog(timeout: float, frames: Callable[[], int], fail: F
     # A quarter of the timeout, however short: a server that stays silent
     # for just over it is noticed.
     step = max(timeout / 4, 0.0001)
-    try:
-        while True:
-            await asyncio.sleep(step)
-            now = loop.time()
-            count = frames()
-            if count != seen:
-                seen = count
-                last_seen_at = now
-            elif now - last_seen_at >= timeout:
-                fail(
-                    TransportServerError(
-                        "No keep-alive message has been received from the server within "
-                        f"keep_alive_timeout={timeout}s (nor any other message)"
-                    ),
-                    CloseCode.GOING_AWAY,
-                )
-                return
-    except asyncio.CancelledError:
-        return
+    while True:
+        await asyncio.sleep(step)
+        now = loop.time()
+        count = frames()
+        if count != seen:
+            seen = count
+            last_seen_at = now
+        elif now - last_seen_at >= timeout:
+            fail(
+                TransportServerError(
+                    "No keep-alive message has been received from the server within "
+                    f"keep_alive_timeout={timeout}s (nor any other message)"
+                ),
+                CloseCode.GOING_AWAY,
+            )
+            return

@@ -92,8 +92,9 @@ class ListenerQueue:
         self.send_stop = send_stop
         #: ``True`` once ``complete`` or an exception was queued: later items are dropped.
         self.closed = False
-        # A list read from _head on, not a deque: an empty deque weighs 600
-        # bytes, and a connection may hold thousands of operations.
+        # A list read from _head on, not a deque: an empty deque weighs
+        # several times an empty list, and a connection may hold thousands of
+        # operations (benchmarks/README.md).
         self._items: list[ExecutionResult | str | QueueMarker] = []
         self._head = 0
         self._decode = decode

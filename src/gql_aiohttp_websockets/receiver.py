@@ -173,8 +173,6 @@ class Receiver:
             error = exc
         except asyncio.TimeoutError:
             error = receive_timeout_error(self._settings.receive_timeout)
-        except asyncio.CancelledError:
-            return
         except Exception as exc:
             log.exception("unexpected error in the receive loop")
             error = ConnectionFailedBase(f"unexpected error in the receive loop: {exc!r}")

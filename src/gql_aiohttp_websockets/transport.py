@@ -33,11 +33,10 @@ from .exceptions import (
     AckTimeoutError,
     ConnectionFailedBase,
     ConnectTimeoutError,
-    TransportConnectionClosed,
 )
-from .handshake import offer_after_refusal
 from .lifecycle import TRANSPORT_MOVES, Lifecycle, State
 from .listener_queue import COMPLETE, EMPTY, ListenerQueue
+from .opening import open_connection
 from .options import InitPayloadFactory, TransportOptions
 from .request_payload import build_payload
 from .waiting import Waiters, shielded, within
@@ -161,11 +160,23 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         self.pong_received.clear()
         self.close_exception = None
         try:
-            await self._connect_offering(self.subprotocols)
+            self.session = self._user_session or aiohttp.ClientSession(
+                **self.client_session_args
+            )
+            connection = await open_connection(
+                self._new_connection,
+                self.subprotocols,
+                init_payload=self.init_payload,
+                connect_timeout=self.connect_timeout,
+                ack_timeout=self.ack_timeout,
+                close_timeout=self.close_timeout,
+                opened=lambda: self._lifecycle.move(State.INITIALIZING),
+            )
         except BaseException as exc:
             # close() moves the transport to CLOSING before it cancels us.
             closed_by_user = self._lifecycle.state is State.CLOSING
-            await shielded(self._abort_connect(exc))
+            await shielded(self._release_session())
+            self._lifecycle.move(State.CLOSED)
             if closed_by_user and isinstance(exc, asyncio.CancelledError):
                 task = asyncio.current_task()
                 if task is not None and hasattr(task, "uncancel"):
@@ -178,8 +189,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             self._connect_task = None
         self.next_query_id = 1
         self._lifecycle.move(State.OPEN)
-        assert self._connection is not None
-        self._connection.start()
+        connection.start()
 
     def _refuse(self, task: asyncio.Task[Any]) -> None:
         # gql 4's session answers any failed connect() with close(), straight
@@ -190,56 +200,21 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         self._refused_tasks.add(task)
         asyncio.get_running_loop().call_soon(self._refused_tasks.discard, task)
 
-    async def _connect_offering(self, offer: tuple[str, ...]) -> None:
-        while True:
-            self.session = (
-                self._user_session
-                if self._user_session is not None
-                else aiohttp.ClientSession(**self.client_session_args)
-            )
-            self.listeners = {}
-            connection = self._connection = Connection(
-                self.connection_settings(),
-                self.session,
-                listeners=self.listeners,
-                ping_received=self.ping_received,
-                pong_received=self.pong_received,
-                on_end=self._connection_ended,
-            )
-            await connection.open(offer, self.connect_timeout)
-            self._lifecycle.move(State.INITIALIZING)
-            try:
-                await connection.initialize(self.init_payload, self.ack_timeout)
-                return
-            except TransportConnectionClosed as exc:
-                retry_offer = offer_after_refusal(offer, connection.subprotocol, exc.code)
-                if not retry_offer:
-                    raise
-                log.info(
-                    "the server closed with 1002 right after agreeing to %r; "
-                    "connecting again offering %s",
-                    connection.subprotocol,
-                    ", ".join(retry_offer),
-                )
-                await self._abort_connect(exc, retrying=True)
-                self._lifecycle.move(State.CONNECTING)
-                offer = retry_offer
-
-    async def _abort_connect(self, error: BaseException, *, retrying: bool = False) -> None:
-        connection = self._connection
-        if connection is not None:
-            if isinstance(error, asyncio.CancelledError):
-                code = CloseCode.TERMINATED
-            elif isinstance(error, AckTimeoutError):
-                code = CloseCode.CONNECTION_ACKNOWLEDGEMENT_TIMEOUT
-            else:
-                code = CloseCode.NORMAL_CLOSURE
-            reason = error if isinstance(error, Exception) else ConnectionFailedBase(NOT_OPEN)
-            connection.begin_close(reason, code)
-            await connection.close(self.close_timeout, goodbye=False)
-        await self._release_session()
-        if not retrying:
-            self._lifecycle.move(State.CLOSED)
+    def _new_connection(self) -> Connection:
+        if self.state is State.INITIALIZING:
+            # Another offer, on a new websocket, within the same connect().
+            self._lifecycle.move(State.CONNECTING)
+        assert self.session is not None
+        self.listeners = {}
+        connection = self._connection = Connection(
+            self.connection_settings(),
+            self.session,
+            listeners=self.listeners,
+            ping_received=self.ping_received,
+            pong_received=self.pong_received,
+            on_end=self._connection_ended,
+        )
+        return connection
 
     def _connection_ended(self, connection: Connection, error: Exception, code: int) -> None:
         # The connection ended by itself: a lost connection closes the transport.
@@ -326,7 +301,6 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         connection = self._running()
         listener = self._register(connection, send_stop is True)
         op_id = listener.query_id
-        listeners = self.listeners
         try:
             await connection.start_operation(op_id, payload)
             # Not kept for the life of the subscription: a connection may hold
@@ -360,10 +334,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
                 await self._send_stop(connection, op_id)
             raise
         finally:
-            if listeners.get(op_id) is listener:
-                del listeners[op_id]
-            if listener.on_end is not None:
-                listener.ended()
+            self._forget(listener)
 
     async def _send_stop(self, connection: Connection, op_id: int) -> None:
         if self.state is not State.OPEN:
@@ -399,13 +370,12 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             TransportQueryError: The server answered with ``error``, or
                 completed without any result.
         """
-        # subscribe() without the async generator: a query runs once per call,
-        # and the generator's creation and aclose() were a fifth of its cost.
+        # subscribe() without the async generator, whose creation and aclose()
+        # weigh on a query that runs once per call (benchmarks/README.md).
         payload = build_payload(request, variable_values, operation_name, extensions)
         connection = self._running()
         listener = self._register(connection, False)
         op_id = listener.query_id
-        listeners = self.listeners
         try:
             await connection.start_operation(op_id, payload)
             while True:
@@ -420,10 +390,14 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
                 else:
                     return item  # type: ignore[return-value]
         finally:
-            if listeners.get(op_id) is listener:
-                del listeners[op_id]
-            if listener.on_end is not None:
-                listener.ended()
+            self._forget(listener)
+
+    def _forget(self, listener: ListenerQueue) -> None:
+        # The operation ended: its consumer has left, whatever the reason.
+        if self.listeners.get(listener.query_id) is listener:
+            del self.listeners[listener.query_id]
+        if listener.on_end is not None:
+            listener.ended()
 
     def _register(self, connection: Connection, send_stop: bool) -> ListenerQueue:
         op_id = self.next_query_id
@@ -433,8 +407,6 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         )
         self.listeners[op_id] = listener
         return listener
-
-    # ---------------------------------------------------------------- closing
 
     # ---------------------------------------------------------------- closing
 

@@ -86,7 +86,7 @@ def test_operation_messages_before_the_ack_are_refused_by_name(
 @pytest.mark.parametrize("handler_class", HANDLERS)
 def test_a_second_ack_is_refused(handler_class: type[ProtocolHandler]) -> None:
     handler = acknowledged(handler_class())
-    with pytest.raises(TransportProtocolError, match="^the server sent a second connection_ack$"):
+    with pytest.raises(TransportProtocolError, match=r"^the server sent a second connection_ack$"):
         handler.receive(ACK_FRAME)
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Any
 
-import aiohttp
 import pytest
 
 from gql_aiohttp_websockets import (
@@ -20,7 +18,7 @@ from gql_aiohttp_websockets.testing import (
     example_schema,
     scaled_timeout,
 )
-from tests.helpers import collect, doc, within
+from tests.helpers import basic_auth, collect, doc, within
 from tests.transport.conftest import MakeTransport
 
 SECRET = "s3cr3t-t0ken-9f2b"
@@ -50,13 +48,6 @@ def captured() -> Any:
     yield handler
     root.removeHandler(handler)
     root.setLevel(previous)
-
-
-def basic_auth(login: str, password: str) -> aiohttp.BasicAuth:
-    # aiohttp 3.14 deprecates BasicAuth; gql users still pass it, so we accept it.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return aiohttp.BasicAuth(login, password)
 
 
 def secret_free(texts: list[str]) -> None:

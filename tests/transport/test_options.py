@@ -39,7 +39,7 @@ from gql_aiohttp_websockets.testing import (
     scaled_timeout,
 )
 from tests.gql_compat import CLOSED_BY_SERVER
-from tests.helpers import collect, doc, within
+from tests.helpers import basic_auth, collect, doc, within
 from tests.raw_server import RawServer
 from tests.stream_server import StreamServer
 from tests.transport.conftest import MakeTransport
@@ -56,13 +56,6 @@ def assert_nothing_open(transport: AIOHTTPWebsocketsTransport) -> None:
     assert transport.state is State.CLOSED
     assert transport.websocket is None
     assert transport.session is None
-
-
-def basic_auth(login: str, password: str) -> aiohttp.BasicAuth:
-    """An ``aiohttp.BasicAuth`` (aiohttp 3.14 deprecates building one; gql users still do)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return aiohttp.BasicAuth(login, password)
 
 
 def header_values(headers: Any, name: str) -> list[str]:

@@ -1,9 +1,6 @@
-"""The receive loop's turns: held wake-ups never keep a received result from its consumer.
+"""The receive loop's turns, end to end: held wake-ups never keep a result from its consumer.
 
-The loop holds consumers' wake-ups while more of what the server sent is
-already there to read, and wakes them when the turn is long enough, when
-nothing more has arrived, or at the latest a millisecond into a wait for the
-rest of a frame.
+The policy itself is unit-tested without a socket in ``tests/test_wakeups.py``.
 """
 
 from __future__ import annotations
@@ -12,8 +9,7 @@ import asyncio
 import json
 from typing import Any
 
-from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport, ListenerQueue
-from gql_aiohttp_websockets.wakeups import HOLD_SECONDS as _HOLD_SECONDS, Turn as _Turn
+from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport
 from tests.helpers import doc, within
 from tests.raw_server import RawServer, read_client_frame, text_frame
 from tests.transport.conftest import MakeTransport
@@ -70,43 +66,6 @@ async def test_results_before_a_partial_frame_reach_their_consumer(
         assert seen == [{"n": n} for n in range(server.results)]
         assert server.stalled.is_set()
         await within(transport.close())
-
-
-async def test_a_held_wake_up_is_released_within_the_hold_bound() -> None:
-    loop = asyncio.get_running_loop()
-    queue = ListenerQueue(1, send_stop=False)
-    waiting = asyncio.ensure_future(queue.waiter())
-    await asyncio.sleep(0)
-    turn = _Turn(loop)
-    if queue.put_held("text"):
-        turn.held.append(queue)
-    turn.bytes += 100
-    started = loop.time()
-    turn.hold_briefly()
-    assert turn.holding
-    await within(waiting)
-    assert loop.time() - started >= _HOLD_SECONDS * 0.5
-    assert not turn.holding
-    assert turn.held == []
-    assert turn.bytes == 0
-
-
-async def test_ending_a_turn_wakes_each_held_consumer_once() -> None:
-    loop = asyncio.get_running_loop()
-    turn = _Turn(loop)
-    queues = [ListenerQueue(n, send_stop=False) for n in range(3)]
-    waiters = [asyncio.ensure_future(queue.waiter()) for queue in queues]
-    await asyncio.sleep(0)
-    for queue in queues:
-        for _ in range(3):
-            if queue.put_held("text"):
-                turn.held.append(queue)
-    assert turn.held == queues
-    turn.hold_briefly()
-    turn.end()
-    assert not turn.holding, "ending the turn cancels the hold bound"
-    await within(asyncio.gather(*waiters))
-    assert [len(queue) for queue in queues] == [3, 3, 3]
 
 
 async def test_interleaved_subscriptions_each_get_their_results_in_order(

@@ -34,8 +34,8 @@ class Ack:
     payload: Any = None
 
 
-# Not frozen: one is built per received result, and a frozen dataclass's
-# __init__ costs three times as much.
+# Not frozen: one may be built per received result, and a frozen
+# dataclass's __init__ is much slower (benchmarks/README.md).
 @dataclass(slots=True)
 class Next:
     """One result (``next``, or ``data`` in the legacy protocol) for an operation."""

@@ -73,7 +73,8 @@ def json_decoder(json_deserialize: JsonDeserializer) -> JsonDeserializer:
     It is ``json_deserialize`` itself, except for the default
     :func:`json.loads`: then its C scanner is called directly, since
     ``json.loads`` adds two regular expression matches and two Python frames
-    around it, 40% of its cost on a small frame.  Text the scanner does not
+    around it, a large part of its cost on a small frame (see
+    ``benchmarks/README.md``).  Text the scanner does not
     take whole goes through ``json.loads``, which accepts surrounding
     whitespace and names any error precisely.
     """
