@@ -80,7 +80,9 @@ async def test_a_connection_runs_an_operation_and_closes_with_nothing_left(
     assert connection.decode_result is not None
     listener = ListenerQueue(1, False, connection.decode_result, connection.on_malformed)
     listeners[1] = listener
-    await connection.start_operation(1, build_payload("subscription { countdown(from: 2) }"))
+    await connection.send(
+        connection.start_frame(1, build_payload("subscription { countdown(from: 2) }"))
+    )
     taken = []
     while (item := await within(listener.get())) != ("complete", None):
         taken.append(item[1].data)  # type: ignore[union-attr]

@@ -277,13 +277,17 @@ class Connection:
         except SEND_ERRORS as exc:
             raise send_error(exc, self.error)  # noqa: B904 (send_error sets the cause)
 
-    async def start_operation(self, op_id: int, payload: Mapping[str, Any]) -> None:
-        """Send the message that starts operation ``op_id``."""
+    def start_frame(self, op_id: int, payload: Mapping[str, Any]) -> str:
+        """Return the frame that starts operation ``op_id``, to :meth:`send`.
+
+        Built apart from the sending, so that the caller can let go of the
+        payload while the frame waits for the socket.
+        """
         handler, receiver = self.handler, self._receiver
         assert handler is not None
         assert receiver is not None
         receiver.last_issued = op_id
-        await self.send(handler.start(op_id, payload))
+        return handler.start(op_id, payload)
 
     async def stop_operation(self, op_id: int) -> None:
         """Tell the server the client stopped listening to ``op_id``."""

@@ -59,10 +59,10 @@ class TransportOptions:
             ``ClientSession``, TLS shutdown included.
         connect_timeout: Seconds allowed for the websocket handshake; ``None``
             waits forever.  Raises :class:`asyncio.TimeoutError`.
-        close_timeout: Seconds allowed for :meth:`close`; ``None`` waits
+        close_timeout: Seconds allowed for :meth:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport.close`; ``None`` waits
             forever.
         ack_timeout: Seconds to wait for ``connection_ack``; ``None`` waits
-            forever.  Raises :class:`AckTimeoutError`, an
+            forever.  Raises :class:`~gql_aiohttp_websockets.AckTimeoutError`, an
             :class:`asyncio.TimeoutError`.
         keep_alive_timeout: Fail the connection when nothing at all arrives
             from the server for this many seconds (``ka`` messages, pings and

@@ -160,9 +160,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         self.pong_received.clear()
         self.close_exception = None
         try:
-            self.session = self._user_session or aiohttp.ClientSession(
-                **self.client_session_args
-            )
+            self.session = self._user_session or aiohttp.ClientSession(**self.client_session_args)
             connection = await open_connection(
                 self._new_connection,
                 self.subprotocols,
@@ -295,17 +293,20 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             TransportQueryError: The server ended the operation with ``error``.
             TransportConnectionFailed: The connection broke (after every result
                 received before the break was yielded).
-            TransportClosed: :meth:`close` was called meanwhile.
+            TransportClosed: :meth:`close` was called meanwhile and the
+                server did not end the operation within ``close_timeout``.
         """
         payload = build_payload(request, variable_values, operation_name, extensions)
         connection = self._running()
         listener = self._register(connection, send_stop is True)
         op_id = listener.query_id
         try:
-            await connection.start_operation(op_id, payload)
-            # Not kept for the life of the subscription: a connection may hold
-            # thousands of them.
+            # Neither is kept while the frame waits for the socket, nor for the
+            # life of the subscription: a connection may hold thousands of them.
+            frame = connection.start_frame(op_id, payload)
             del payload
+            await connection.send(frame)
+            del frame
             # The connection's one bound method: nothing allocated per operation.
             decode = connection.decode_result
             assert decode is not None
@@ -377,7 +378,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         listener = self._register(connection, False)
         op_id = listener.query_id
         try:
-            await connection.start_operation(op_id, payload)
+            await connection.send(connection.start_frame(op_id, payload))
             while True:
                 item = listener.take_nowait()
                 if item is EMPTY:

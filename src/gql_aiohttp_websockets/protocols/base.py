@@ -88,8 +88,9 @@ class ProtocolHandler(ABC):
     #: Whether the server answers the client's stop with ``complete``; where
     #: it does not, a stopped operation is complete as soon as the stop is sent.
     stop_is_answered: ClassVar[bool] = True
-    #: The close code the client sends after the server broke the protocol.
-    protocol_error_close_code: ClassVar[int] = 1002
+    #: The close code the client sends after the server broke the protocol;
+    #: an int, as ``protocols/`` does not depend on the package's ``CloseCode``.
+    protocol_error_close_code: ClassVar[int] = 1002  # CloseCode.PROTOCOL_ERROR
 
     #: The ``type`` of a result message, for the fast path of ``receive()``.
     result_type: ClassVar[str] = ""
@@ -137,7 +138,7 @@ class ProtocolHandler(ABC):
 
     @property
     def phase(self) -> Phase:
-        """Where the conversation is: awaiting the ack, or acknowledged."""
+        """Where the conversation is, awaiting the ack or acknowledged."""
         return self._phase
 
     def receive(self, text: str) -> Event:

@@ -30,7 +30,7 @@ class Phase(enum.Enum):
 
     #: ``connection_init`` is (about to be) sent; the ack has not come.
     AWAITING_ACK = "awaiting ack"
-    #: The server acknowledged the connection: operations may run.
+    #: The server acknowledged the connection, and operations may run.
     ACKNOWLEDGED = "acknowledged"
 
 

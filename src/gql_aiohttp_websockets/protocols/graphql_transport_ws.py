@@ -35,7 +35,7 @@ class GraphQLTransportWSHandler(ProtocolHandler):
     supports_ping: ClassVar[bool] = True
     stop_is_answered: ClassVar[bool] = False
     # The graphql-ws reference client closes with 4004 "Bad response".
-    protocol_error_close_code: ClassVar[int] = 4004
+    protocol_error_close_code: ClassVar[int] = 4004  # CloseCode.BAD_RESPONSE
 
     __slots__ = ()
 
