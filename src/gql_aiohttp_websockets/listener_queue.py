@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from gql.transport.exceptions import TransportProtocolError
+from gql.transport.exceptions import TransportProtocolError, TransportQueryError
 from graphql import ExecutionResult
 
 __all__ = [
@@ -297,6 +297,25 @@ class ListenerQueue:
         else:
             self._waiter = waiter
         return waiter
+
+    async def first(self) -> ExecutionResult:
+        """Return the first result, waiting for it; what ``execute()`` needs.
+
+        Raises:
+            TransportQueryError: The operation completed without a result.
+            BaseException: The exception given to :meth:`set_exception`.
+        """
+        while True:
+            item = self.take_nowait()
+            if item is EMPTY:
+                await self.waiter()
+            elif item is COMPLETE:
+                raise TransportQueryError(
+                    "Query completed without any answer received from the server",
+                    query_id=self.query_id,
+                )
+            else:
+                return item  # type: ignore[return-value]
 
     async def wait(self) -> None:
         """Wait until :meth:`take_nowait` has something other than ``EMPTY``."""

@@ -59,8 +59,9 @@ class TransportOptions:
             ``ClientSession``, TLS shutdown included.
         connect_timeout: Seconds allowed for the websocket handshake; ``None``
             waits forever.  Raises :class:`asyncio.TimeoutError`.
-        close_timeout: Seconds allowed for :meth:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport.close`; ``None`` waits
-            forever.
+        close_timeout: Seconds allowed for closing
+            (:meth:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport.close`);
+            ``None`` waits forever.
         ack_timeout: Seconds to wait for ``connection_ack``; ``None`` waits
             forever.  Raises :class:`~gql_aiohttp_websockets.AckTimeoutError`, an
             :class:`asyncio.TimeoutError`.

@@ -22,7 +22,6 @@ from gql.transport.exceptions import (
     TransportAlreadyConnected,
     TransportClosed,
     TransportProtocolError,
-    TransportQueryError,
 )
 from graphql import ExecutionResult
 
@@ -35,7 +34,7 @@ from .exceptions import (
     ConnectTimeoutError,
 )
 from .lifecycle import TRANSPORT_MOVES, Lifecycle, State
-from .listener_queue import COMPLETE, EMPTY, ListenerQueue
+from .listener_queue import COMPLETE, ListenerQueue
 from .opening import open_connection
 from .options import InitPayloadFactory, TransportOptions
 from .request_payload import build_payload
@@ -379,17 +378,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         op_id = listener.query_id
         try:
             await connection.send(connection.start_frame(op_id, payload))
-            while True:
-                item = listener.take_nowait()
-                if item is EMPTY:
-                    await listener.waiter()
-                elif item is COMPLETE:
-                    raise TransportQueryError(
-                        "Query completed without any answer received from the server",
-                        query_id=op_id,
-                    )
-                else:
-                    return item  # type: ignore[return-value]
+            return await listener.first()
         finally:
             self._forget(listener)
 
