@@ -90,8 +90,11 @@ class Connection:
         on_end: EndCallback,
     ) -> None:
         self.settings = settings
-        #: The websocket, from the handshake until the connection is closed.
+        #: The websocket frames are sent on, from the handshake until the
+        #: connection is closed.  gql's tests set it to ``None`` to make sends
+        #: fail; closing still closes the websocket that was opened.
         self.websocket: ClientWebSocketResponse | None = None
+        self._opened: ClientWebSocketResponse | None = None
         #: The handler of the negotiated subprotocol, once negotiated.
         self.handler: ProtocolHandler | None = None
         #: The negotiated subprotocol, once negotiated.
@@ -144,7 +147,7 @@ class Connection:
                 f"the websocket handshake with {safe_url(settings.url)} took longer than "
                 f"connect_timeout={timeout}s"
             ) from None
-        self.websocket = websocket
+        self.websocket = self._opened = websocket
         self._socket = websocket.get_extra_info("socket")
         self.response_headers = response_headers(websocket)
         self.subprotocol = negotiated_subprotocol(self.response_headers, offer)
@@ -199,7 +202,7 @@ class Connection:
             ) from None
 
     async def _initialize(self, init_payload: InitPayload) -> None:
-        websocket, handler, receiver = self.websocket, self.handler, self._receiver
+        websocket, handler, receiver = self._opened, self.handler, self._receiver
         assert websocket is not None
         assert handler is not None
         assert receiver is not None
@@ -371,7 +374,7 @@ class Connection:
                 timer.cancel()
             if timers:
                 await asyncio.wait(timers)
-            websocket, handler = self.websocket, self.handler
+            websocket, handler = self._opened, self.handler
             if goodbye and websocket is not None and handler is not None:
                 if self._listeners:
                     # As gql: the operations still running end as if the server
@@ -400,7 +403,7 @@ class Connection:
                     receive_task.cancel()
                     await asyncio.wait([receive_task])
         finally:
-            self.websocket = None
+            self.websocket = self._opened = None
             self._lifecycle.move(ConnectionState.CLOSED)
 
     async def _close_websocket(

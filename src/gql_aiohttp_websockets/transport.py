@@ -100,9 +100,19 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
 
     @property
     def websocket(self) -> ClientWebSocketResponse | None:
-        """The live aiohttp websocket while connected, else ``None``."""
+        """The live aiohttp websocket while connected, else ``None``.
+
+        Setting it to ``None``, as gql's own tests do, makes every send fail
+        with ``WebSocket connection is closed``; :meth:`close` still closes the
+        websocket that was opened.
+        """
         connection = self._connection
         return None if connection is None else connection.websocket
+
+    @websocket.setter
+    def websocket(self, websocket: ClientWebSocketResponse | None) -> None:
+        if self._connection is not None:
+            self._connection.websocket = websocket
 
     @property
     def subprotocol(self) -> str | None:

@@ -14,6 +14,7 @@ from gql import Client
 from gql.transport.exceptions import TransportAlreadyConnected
 
 from gql_aiohttp_websockets import State, TransportConnectionClosed
+from gql_aiohttp_websockets.exceptions import ConnectionFailedBase
 from gql_aiohttp_websockets.testing import ScriptedWebsocketServer, scaled_timeout
 from tests.gql_compat import request
 from tests.helpers import doc, within
@@ -187,3 +188,24 @@ async def test_close_during_a_slow_connect_still_ends_it(make_transport: MakeTra
         with pytest.raises(Exception, match="close"):
             await within(connecting)
         assert transport.state is State.CLOSED
+
+
+async def test_a_websocket_set_to_none_fails_sends_and_close_still_closes_it(
+    make_transport: MakeTransport, server: Any
+) -> None:
+    # gql's own tests null the attribute to stand for a transport whose
+    # websocket is gone: operations fail with gql 3.x's words, and close()
+    # must still end the websocket that was opened, promptly.
+    transport = make_transport(server.url)
+    await within(transport.connect())
+    transport.websocket = None
+    assert transport.websocket is None
+    with pytest.raises(ConnectionFailedBase) as caught:
+        async for _ in transport.subscribe(doc("subscription { countdown(from: 2) }")):
+            pass
+    assert str(caught.value) == "WebSocket connection is closed"
+    started = asyncio.get_running_loop().time()
+    await within(transport.close())
+    assert asyncio.get_running_loop().time() - started < scaled_timeout(5)
+    assert transport.state is State.CLOSED
+    assert await within(server.connections[0].wait_closed(scaled_timeout(5))) is not None
