@@ -1,8 +1,11 @@
 """Development sessions: `python -m nox -l` lists them, `python -m nox` runs the defaults.
 
-Every session builds its own virtual environment with the interpreter nox runs
-under and reuses it on later runs.  `nox -s tests` runs the whole suite twice,
-under gql 4.x and under gql 3.5.x; `nox -s conformance` runs gql's own
+Every session builds its own virtual environment and reuses it on later runs.
+`nox -s tests` runs the whole suite under gql 4.x and gql 3.5.x on each
+supported Python that nox finds (`python3.10` ... `python3.13` on PATH; one
+that is missing is skipped, or fails the run on CI), then once more on the
+oldest with the lowest dependency versions pyproject.toml allows.  The other
+sessions use the Python nox runs under.  `nox -s conformance` runs gql's own
 AIOHTTPWebsocketsTransport test suites against ours (see conformance/run.py).
 """
 
@@ -26,6 +29,9 @@ REQUIRE_INTEROP_ENV = "GQL_AIOHTTP_WS_REQUIRE_INTEROP"
 
 GQL_4 = "gql>=4,<5"
 GQL_3_5 = "gql>=3.5,<3.6"
+
+#: Every Python the package supports, oldest first (as pyproject's classifiers).
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 
 LINT_PATHS = ("src", "tests", "examples", "benchmarks", "docs", "conformance", "noxfile.py")
 
@@ -73,30 +79,66 @@ def _prepare_interop_servers(session: nox.Session, *, required: bool) -> None:
         session.warn("npm ci failed in tests/interop: the interop tests will be skipped")
 
 
-def _run_suite(session: nox.Session, gql_requirement: str) -> None:
-    session.install("-e", ".[test]", gql_requirement)
+def _run_suite(session: nox.Session, *install: str) -> None:
+    session.install("-e", ".[test]", *install)
     _prepare_interop_servers(session, required=_interop_required())
-    session.run("python", "-c", "import gql; print('gql', gql.__version__)")
+    session.run(
+        "python",
+        "-c",
+        "import sys, aiohttp, gql, graphql; print('python', sys.version.split()[0], "
+        "'gql', gql.__version__, 'aiohttp', aiohttp.__version__, "
+        "'graphql-core', graphql.__version__)",
+    )
     session.run("pytest", *session.posargs)
 
 
-@nox.session(name="tests-4")
+def _lowest_constraints(session: nox.Session) -> Path:
+    """Write a pip constraints file pinning each dependency to its lowest allowed version.
+
+    Every requirement of the package and of its `test` extra with a lower
+    bound (`>=`) is pinned to it; what those need is left to pip.
+    """
+    pyproject = nox.project.load_toml(ROOT / "pyproject.toml")
+    requirements = [
+        *pyproject["project"]["dependencies"],
+        *pyproject["project"]["optional-dependencies"]["test"],
+    ]
+    pins = []
+    for text in requirements:
+        requirement = Requirement(text)
+        lowest = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+        if lowest:
+            pins.append(f"{requirement.name}=={lowest[0]}")
+    path = Path(session.create_tmp()) / "lowest-constraints.txt"
+    path.write_text("\n".join(pins) + "\n")
+    session.log("pinned: " + ", ".join(pins))
+    return path
+
+
+@nox.session(name="tests-4", python=PYTHONS)
 def tests_gql4(session: nox.Session) -> None:
-    """Run the test suite under gql 4.x."""
+    """Run the test suite under the newest gql 4.x."""
     _run_suite(session, GQL_4)
 
 
-@nox.session(name="tests-3.5")
+@nox.session(name="tests-3.5", python=PYTHONS)
 def tests_gql35(session: nox.Session) -> None:
-    """Run the test suite under gql 3.5.x."""
+    """Run the test suite under the newest gql 3.5.x."""
     _run_suite(session, GQL_3_5)
+
+
+@nox.session(name="tests-lowest", python=PYTHONS[0])
+def tests_lowest(session: nox.Session) -> None:
+    """Run the test suite on the oldest Python with the lowest versions pyproject allows."""
+    _run_suite(session, "-c", str(_lowest_constraints(session)))
 
 
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
-    """Run the test suite under gql 4.x, then under gql 3.5.x (arguments go to pytest)."""
+    """Run the suite under gql 4.x and 3.5.x on each Python found, then with the lowest versions."""
     session.notify("tests-4", posargs=session.posargs)
     session.notify("tests-3.5", posargs=session.posargs)
+    session.notify("tests-lowest", posargs=session.posargs)
 
 
 def _run_conformance(session: nox.Session, line: str) -> None:

@@ -8,13 +8,14 @@ message), never an error.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sized
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aiohttp.client_ws import ClientWebSocketResponse
 
-__all__ = ["connection_key", "parsed_frames", "response_headers"]
+__all__ = ["connection_key", "connection_transport", "parsed_frames", "response_headers"]
 
 
 def response_headers(websocket: ClientWebSocketResponse[bool]) -> dict[str, str]:
@@ -22,6 +23,17 @@ def response_headers(websocket: ClientWebSocketResponse[bool]) -> dict[str, str]
     response = getattr(websocket, "_response", None)
     headers = getattr(response, "headers", None)
     return dict(headers) if headers is not None else {}
+
+
+def connection_transport(websocket: ClientWebSocketResponse[bool]) -> asyncio.BaseTransport | None:
+    """Return the asyncio transport the websocket runs on (TLS included, if any).
+
+    ``websocket._response.connection.transport``: the response is private,
+    its ``connection`` and that one's ``transport`` are public.
+    """
+    connection = getattr(getattr(websocket, "_response", None), "connection", None)
+    transport = getattr(connection, "transport", None)
+    return transport if isinstance(transport, asyncio.BaseTransport) else None
 
 
 def parsed_frames(websocket: ClientWebSocketResponse[bool]) -> Sized | None:

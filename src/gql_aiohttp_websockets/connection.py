@@ -24,7 +24,7 @@ from gql.transport.exceptions import TransportProtocolError, TransportServerErro
 from graphql import ExecutionResult
 
 from .aiohttp_errors import HANDSHAKE_ERRORS, SEND_ERRORS, frame_error, handshake_error, send_error
-from .aiohttp_internals import response_headers
+from .aiohttp_internals import connection_transport, response_headers
 from .close_codes import CloseCode
 from .exceptions import AckTimeoutError, ConnectionFailedBase, ConnectTimeoutError
 from .handshake import negotiated_subprotocol, ws_connect_kwargs
@@ -118,6 +118,7 @@ class Connection:
         self._on_end = on_end
         self._lifecycle = Lifecycle(ConnectionState.NEW, CONNECTION_MOVES, log)
         self._socket: socket.socket | None = None
+        self._transport: asyncio.BaseTransport | None = None
         self._receiver: Receiver | None = None
         self._receive_task: asyncio.Task[None] | None = None
         self._timers: list[asyncio.Task[None]] = []
@@ -149,6 +150,7 @@ class Connection:
             ) from None
         self.websocket = self._opened = websocket
         self._socket = websocket.get_extra_info("socket")
+        self._transport = connection_transport(websocket)
         self.response_headers = response_headers(websocket)
         self.subprotocol = negotiated_subprotocol(self.response_headers, offer)
         handler_class = get_protocol(self.subprotocol)
@@ -396,6 +398,7 @@ class Connection:
             # the server's close frame; the timeout bounds the whole.
             if websocket is not None:
                 await self._close_websocket(websocket, remaining())
+            self._close_transport()
             receive_task, self._receive_task = self._receive_task, None
             if receive_task is not None and not receive_task.done():
                 done, _ = await asyncio.wait([receive_task], timeout=remaining())
@@ -418,6 +421,15 @@ class Connection:
         except asyncio.CancelledError:
             self._cut()
             raise
+
+    def _close_transport(self) -> None:
+        # Python 3.10's asyncio leaves a TLS transport unmarked when the
+        # connection is lost after the handshake (CPython gh-90476, gone with
+        # 3.11's new sslproto), and aiohttp then never closes it: it warns
+        # "unclosed transport" when collected.  A second close is harmless.
+        transport, self._transport = self._transport, None
+        if transport is not None and not transport.is_closing():
+            transport.close()
 
     def _cut(self) -> None:
         # A peer that stopped reading leaves our writes queued, and a graceful
