@@ -136,8 +136,10 @@ def tests_lowest(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """Run the suite under gql 4.x and 3.5.x on each Python found, then with the lowest versions."""
-    session.notify("tests-4", posargs=session.posargs)
-    session.notify("tests-3.5", posargs=session.posargs)
+    # A parametrized session is notified by its full name, one Python at a time.
+    for python in PYTHONS:
+        session.notify(f"tests-4-{python}", posargs=session.posargs)
+        session.notify(f"tests-3.5-{python}", posargs=session.posargs)
     session.notify("tests-lowest", posargs=session.posargs)
 
 
