@@ -32,7 +32,6 @@ from .heartbeats import keep_alive_watchdog, ping_timer
 from .lifecycle import CONNECTION_MOVES, ConnectionState, Lifecycle
 from .listener_queue import ListenerQueue, wait_until_ended
 from .protocols import Ack, ConnectionRejected, ProtocolHandler, get_protocol
-from .protocols.wording import elide
 from .receiver import Receiver
 from .redaction import frame_for_log, safe_url
 from .settings import ConnectionSettings
@@ -222,7 +221,7 @@ class Connection:
                     self.settings.heartbeat,
                 )
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("<<< %s", elide(message.data))
+                log.debug("<<< %s", frame_for_log(message.data))
             # The handler refuses what may not come before the ack.
             event = handler.receive(message.data)
             if type(event) is Ack:
@@ -451,7 +450,7 @@ class Connection:
             for op_id, listener in list(listeners.items()):
                 if listener.send_stop:
                     listener.send_stop = False
-                    await self.send(handler.stop(op_id))
+                    await self.stop_operation(op_id)
                     if not handler.stop_is_answered:
                         listener.put_complete()
         except ConnectionFailedBase:

@@ -40,6 +40,7 @@ from .protocols import (
 )
 from .protocols.events import Event
 from .protocols.wording import elide
+from .redaction import frame_for_log
 from .settings import ConnectionSettings
 from .wakeups import RESULT_WEIGHT, Turn, readable_probe
 
@@ -113,13 +114,10 @@ class Receiver:
         debug = log.isEnabledFor(logging.DEBUG)
         # Frames are counted only for the keep-alive watchdog, when there is one.
         counting = self._settings.keep_alive_timeout is not None
-        frames_waiting = parsed_frames(websocket)
         turn = Turn(
             asyncio.get_running_loop(),
-            frames_waiting,
-            readable_probe(websocket.get_extra_info("socket"))
-            if frames_waiting is not None
-            else None,
+            parsed_frames(websocket),
+            readable_probe(websocket.get_extra_info("socket")),
         )
         held = turn.held
         before_receive = turn.before_receive
@@ -145,7 +143,7 @@ class Receiver:
                     self.frames_received += 1
                 text = message.data
                 if debug:
-                    log.debug("<<< %s", elide(text))
+                    log.debug("<<< %s", frame_for_log(text))
                 item: ExecutionResult | str | QueueMarker
                 routed = route(text)
                 if routed is not None:

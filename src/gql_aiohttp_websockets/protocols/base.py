@@ -104,7 +104,6 @@ class ProtocolHandler(ABC):
         "_envelope",
         "_id_first_tail",
         "_ids",
-        "_loads",
         "_payload_texts",
         "_phase",
         "_routable",
@@ -118,7 +117,6 @@ class ProtocolHandler(ABC):
         json_deserialize: JsonDeserializer = json.loads,
     ) -> None:
         self._dumps = json_serialize
-        self._loads = json_deserialize
         self._decode_json = json_decoder(json_deserialize)
         self._phase = Phase.AWAITING_ACK
         self._accepts = ACCEPTS[Phase.AWAITING_ACK]
