@@ -18,7 +18,9 @@ from .close_codes import CloseCode
 from .exceptions import (
     CertificateVerificationFailed,
     ConnectionFailedBase,
+    ServerUnreachableError,
     TransportConnectionClosed,
+    UpgradeRefusedError,
 )
 from .redaction import safe_url
 
@@ -47,15 +49,20 @@ def handshake_error(error: BaseException, url: str) -> Exception:
     """
     where = safe_url(url)
     if isinstance(error, aiohttp.WSServerHandshakeError):
-        return ConnectionFailedBase(
+        return UpgradeRefusedError(
             f"the server at {where} refused the websocket upgrade: "
-            f"HTTP {error.status} {error.message}"
+            f"HTTP {error.status} {error.message}",
+            status=error.status,
         )
     if isinstance(error, aiohttp.ClientConnectorCertificateError):
         return CertificateVerificationFailed(
             f"TLS certificate verification failed for {where}: "
             f"{error.certificate_error}; pass ssl= an SSLContext that trusts the server",
             error,
+        )
+    if isinstance(error, (aiohttp.ClientConnectionError, OSError)):
+        return ServerUnreachableError(
+            f"could not open a websocket to {where}: {error.__class__.__name__}: {error}"
         )
     return ConnectionFailedBase(
         f"could not open a websocket to {where}: {error.__class__.__name__}: {error}"

@@ -20,13 +20,19 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import aiohttp
 from aiohttp import WSMsgType
-from gql.transport.exceptions import TransportProtocolError, TransportServerError
+from gql.transport.exceptions import TransportProtocolError
 from graphql import ExecutionResult
 
 from .aiohttp_errors import HANDSHAKE_ERRORS, SEND_ERRORS, frame_error, handshake_error, send_error
 from .aiohttp_internals import connection_transport, response_headers
 from .close_codes import CloseCode
-from .exceptions import AckTimeoutError, ConnectionFailedBase, ConnectTimeoutError
+from .exceptions import (
+    AckTimeoutError,
+    ConnectionFailedBase,
+    ConnectionRejectedError,
+    ConnectTimeoutError,
+)
+from .flow_control import Overflow, Pressure
 from .handshake import negotiated_subprotocol, ws_connect_kwargs
 from .heartbeats import keep_alive_watchdog, ping_timer
 from .lifecycle import CONNECTION_MOVES, ConnectionState, Lifecycle
@@ -110,6 +116,8 @@ class Connection:
         self.decode_result: Callable[[int, str], ExecutionResult] | None = None
         #: To be told that a result queued as text was malformed (set when open).
         self.on_malformed: Callable[[TransportProtocolError], None] | None = None
+        #: To be told that an operation's queue reached its limit (set when open).
+        self.on_full: Callable[[ListenerQueue], None] | None = None
         self._session = session
         self._listeners = listeners
         self._ping_received = ping_received
@@ -121,6 +129,9 @@ class Connection:
         self._receiver: Receiver | None = None
         self._receive_task: asyncio.Task[None] | None = None
         self._timers: list[asyncio.Task[None]] = []
+        self._pressure = Pressure()
+        # Stops of operations whose queue overflowed, being sent.
+        self._stops: set[asyncio.Task[None]] = set()
 
     @property
     def state(self) -> ConnectionState:
@@ -168,6 +179,7 @@ class Connection:
             send=self.send,
             closing=self._is_closing,
             fail=self._end,
+            pressure=self._pressure,
         )
 
     async def _ws_connect(self, offer: tuple[str, ...]) -> ClientWebSocketResponse:
@@ -228,7 +240,7 @@ class Connection:
                 self.payloads["connection_ack"] = event.payload
                 return
             if type(event) is ConnectionRejected:
-                raise TransportServerError(
+                raise ConnectionRejectedError(
                     f"the server rejected the connection (connection_error): {event.payload!r}"
                 )
             await receiver.handle_control(event)
@@ -241,6 +253,7 @@ class Connection:
         assert receiver is not None
         self.decode_result = handler.routed_result
         self.on_malformed = self._malformed
+        self.on_full = self._queue_full
         self._receive_task = asyncio.ensure_future(receiver.run())
         settings = self.settings
         if settings.ping_interval is not None and handler.supports_ping:
@@ -256,7 +269,10 @@ class Connection:
         if settings.keep_alive_timeout is not None:
             self._start_timer(
                 keep_alive_watchdog(
-                    settings.keep_alive_timeout, lambda: receiver.frames_received, self._end
+                    settings.keep_alive_timeout,
+                    lambda: receiver.frames_received,
+                    self._end,
+                    paused=lambda: receiver.paused,
                 )
             )
 
@@ -334,6 +350,22 @@ class Connection:
         if self._lifecycle.state is ConnectionState.OPEN and self.handler is not None:
             self._end(error, self.handler.protocol_error_close_code)
 
+    def _queue_full(self, queue: ListenerQueue) -> None:
+        if queue.overflow is Overflow.BACKPRESSURE:
+            self._pressure.add(queue)
+            return
+        # FAIL: the consumer gets the error; the server is told to stop.
+        if self._lifecycle.state is ConnectionState.OPEN:
+            task = asyncio.ensure_future(self._stop_quietly(queue.query_id))
+            self._stops.add(task)
+            task.add_done_callback(self._stops.discard)
+
+    async def _stop_quietly(self, op_id: int) -> None:
+        try:
+            await self.stop_operation(op_id)
+        except ConnectionFailedBase:
+            log.debug("could not stop operation %d", op_id, exc_info=True)
+
     def begin_close(self, error: Exception, code: int) -> None:
         """Start ending the connection because of ``error``; no-op once ending.
 
@@ -369,8 +401,10 @@ class Connection:
         def remaining() -> float | None:
             return None if deadline is None else max(deadline - loop.time(), 0.0)
 
+        self._pressure.stop()
         try:
             timers, self._timers = self._timers, []
+            timers.extend(self._stops)
             for timer in timers:
                 timer.cancel()
             if timers:

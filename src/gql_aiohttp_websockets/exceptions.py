@@ -13,7 +13,7 @@ import asyncio
 
 import aiohttp
 from gql.transport import exceptions as _gql_exceptions
-from gql.transport.exceptions import TransportClosed, TransportError
+from gql.transport.exceptions import TransportClosed, TransportError, TransportServerError
 
 from .aiohttp_internals import connection_key
 from .close_codes import classify_close_code
@@ -24,8 +24,14 @@ __all__ = [
     "CertificateVerificationFailed",
     "ConnectTimeoutError",
     "ConnectionFailedBase",
+    "ConnectionInterrupted",
+    "ConnectionRejectedError",
+    "HeartbeatTimeoutError",
+    "QueueFullError",
+    "ServerUnreachableError",
     "TransportConnectionClosed",
     "TransportConnectionFailed",
+    "UpgradeRefusedError",
 ]
 
 #: Whether the installed gql is of the 4.x line (it added ``TransportConnectionFailed``).
@@ -142,3 +148,79 @@ class ConnectTimeoutError(asyncio.TimeoutError):
     A subclass of :class:`asyncio.TimeoutError`, which is what gql's transport
     raises in this case.
     """
+
+
+class ServerUnreachableError(ConnectionFailedBase):  # type: ignore[valid-type,misc]
+    """No websocket could be opened: the server could not be reached at all.
+
+    The name cannot be resolved, nothing listens on the port, or the network
+    failed before the upgrade was answered.  A ``TransportConnectionFailed``
+    (gql 4) or ``TransportClosed`` (gql 3.5), as every failed connect.
+    """
+
+
+class UpgradeRefusedError(ConnectionFailedBase):  # type: ignore[valid-type,misc]
+    """The server answered the websocket upgrade with an HTTP error status.
+
+    Attributes:
+        status: The HTTP status, e.g. 401 or 503.
+    """
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class HeartbeatTimeoutError(TransportServerError):
+    """The server went silent: a ``pong`` or a keep-alive did not come in time.
+
+    No ``pong`` within ``pong_timeout``, or nothing at all within
+    ``keep_alive_timeout``.  A ``TransportServerError``, which is what gql's
+    transport raises in both cases.
+    """
+
+
+class ConnectionRejectedError(TransportServerError):
+    """The server rejected the connection with a legacy ``connection_error``.
+
+    A ``TransportServerError``, which is what gql's transport raises.
+    """
+
+
+class ConnectionInterrupted(TransportError, ConnectionResetError):
+    """The connection was lost while an ``execute()`` waited; the transport reconnects.
+
+    Raised with ``reconnect=`` on.  The operation is not sent again: it may
+    have run on the server.  This is a ``TransportError`` and a
+    ``ConnectionResetError`` but deliberately not a
+    ``TransportConnectionFailed``: gql 4's reconnecting session answers that
+    class by closing the transport, which would end the subscriptions being
+    carried over to the new connection; its ``retry_execute`` retries this
+    error instead.  The connection's error is the ``__cause__``.
+
+    Attributes:
+        code: The close code of the lost connection, ``None`` without a close frame.
+        reason: The close reason (possibly empty).
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+class QueueFullError(TransportError):
+    """A subscription fell ``max_queued_results`` results behind its server.
+
+    Raised to the consumer after every result queued before the limit was
+    reached; the operation was stopped on the server, the others go on.
+
+    Attributes:
+        query_id: The operation's id.
+        limit: The limit it reached.
+    """
+
+    def __init__(self, message: str, *, query_id: int, limit: int) -> None:
+        super().__init__(message)
+        self.query_id = query_id
+        self.limit = limit

@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from gql.transport.exceptions import TransportServerError
-
 from .close_codes import CloseCode
-from .exceptions import ConnectionFailedBase
+from .exceptions import ConnectionFailedBase, HeartbeatTimeoutError
 from .waiting import within
 
 __all__ = ["Fail", "keep_alive_watchdog", "ping_timer"]
@@ -49,7 +47,7 @@ async def ping_timer(
                 await within(ping_and_wait(), pong_timeout)
             except asyncio.TimeoutError:
                 fail(
-                    TransportServerError(
+                    HeartbeatTimeoutError(
                         f"No pong received within pong_timeout={pong_timeout}s of a ping"
                     ),
                     CloseCode.GOING_AWAY,
@@ -61,8 +59,17 @@ async def ping_timer(
         fail(exc, CloseCode.INTERNAL_ERROR)
 
 
-async def keep_alive_watchdog(timeout: float, frames: Callable[[], int], fail: Fail) -> None:
-    """``fail`` once ``frames()`` (a count of received frames) stands still for ``timeout`` s."""
+async def keep_alive_watchdog(
+    timeout: float,
+    frames: Callable[[], int],
+    fail: Fail,
+    *,
+    paused: Callable[[], bool] = lambda: False,
+) -> None:
+    """``fail`` once ``frames()`` (a count of received frames) stands still for ``timeout`` s.
+
+    While ``paused()`` (reading is held back on purpose), silence does not count.
+    """
     loop = asyncio.get_running_loop()
     seen = frames()
     last_seen_at = loop.time()
@@ -73,12 +80,12 @@ async def keep_alive_watchdog(timeout: float, frames: Callable[[], int], fail: F
         await asyncio.sleep(step)
         now = loop.time()
         count = frames()
-        if count != seen:
+        if count != seen or paused():
             seen = count
             last_seen_at = now
         elif now - last_seen_at >= timeout:
             fail(
-                TransportServerError(
+                HeartbeatTimeoutError(
                     "No keep-alive message has been received from the server within "
                     f"keep_alive_timeout={timeout}s (nor any other message)"
                 ),

@@ -19,13 +19,16 @@ class State(enum.Enum):
 
     ``CLOSED -> CONNECTING -> INITIALIZING -> OPEN -> CLOSING -> CLOSED``; a
     failure at any point goes through ``CLOSING`` (or straight back to
-    ``CLOSED`` while connecting).
+    ``CLOSED`` while connecting).  With ``reconnect=`` on, a lost connection
+    moves ``OPEN -> RECONNECTING``, then back to ``OPEN`` once a new one is
+    acknowledged, or on to ``CLOSING`` when the policy gives up.
     """
 
     CLOSED = "closed"
     CONNECTING = "connecting"
     INITIALIZING = "initializing"
     OPEN = "open"
+    RECONNECTING = "reconnecting"
     CLOSING = "closing"
 
 
@@ -37,7 +40,8 @@ TRANSPORT_MOVES: dict[State, frozenset[State]] = {
     State.CLOSED: frozenset({State.CONNECTING}),
     State.CONNECTING: frozenset({State.INITIALIZING, State.CLOSING, State.CLOSED}),
     State.INITIALIZING: frozenset({State.OPEN, State.CONNECTING, State.CLOSING, State.CLOSED}),
-    State.OPEN: frozenset({State.CLOSING}),
+    State.OPEN: frozenset({State.CLOSING, State.RECONNECTING}),
+    State.RECONNECTING: frozenset({State.OPEN, State.CLOSING}),
     State.CLOSING: frozenset({State.CLOSED}),
 }
 

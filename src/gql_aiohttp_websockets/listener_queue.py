@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 from gql.transport.exceptions import TransportProtocolError, TransportQueryError
 from graphql import ExecutionResult
+
+from .flow_control import NO_LIMIT, Overflow, queue_full_error
 
 __all__ = [
     "COMPLETE",
@@ -66,6 +68,11 @@ class ListenerQueue:
         on_malformed: Called with the error of ``decode`` for a malformed
             frame, before the consumer gets that error in the result's place;
             nothing queued after the frame is delivered.
+        limit: The most results queued at once (``NO_LIMIT`` by default).
+        overflow: What a result arriving at the limit does (see :class:`Overflow`).
+        on_full: Called with the queue each time it reaches the limit
+            (``FAIL`` and ``BACKPRESSURE``), so that the connection stops the
+            operation or stops reading.
     """
 
     __slots__ = (
@@ -74,9 +81,16 @@ class ListenerQueue:
         "_head",
         "_items",
         "_on_malformed",
+        "_space",
         "_waiter",
         "closed",
+        "dropped",
+        "full",
+        "limit",
         "on_end",
+        "on_full",
+        "overflow",
+        "payload",
         "query_id",
         "send_stop",
     )
@@ -87,7 +101,13 @@ class ListenerQueue:
         send_stop: bool,
         decode: Callable[[int, str], ExecutionResult] | None = None,
         on_malformed: Callable[[TransportProtocolError], object] | None = None,
+        *,
+        limit: int = NO_LIMIT,
+        overflow: Overflow = Overflow.FAIL,
+        on_full: Callable[[ListenerQueue], object] | None = None,
     ) -> None:
+        if limit < 1:
+            raise ValueError(f"max_queued_results must be at least 1, got {limit}")
         self.query_id = query_id
         self.send_stop = send_stop
         #: ``True`` once ``complete`` or an exception was queued: later items are dropped.
@@ -104,6 +124,18 @@ class ListenerQueue:
         # Called once when the operation ends: its end is queued (complete or
         # an exception), or its consumer left (see ended()).
         self.on_end: Callable[[], object] | None = None
+        self.limit = limit
+        self.overflow = overflow
+        self.on_full = on_full
+        #: Whether the queue is at its limit under ``BACKPRESSURE``, until the
+        #: consumer brings it down to half.
+        self.full = False
+        #: How many results ``KEEP_NEWEST`` dropped.
+        self.dropped = 0
+        #: What to subscribe with again on a new connection; ``None`` for an
+        #: operation that is never sent twice.
+        self.payload: Mapping[str, Any] | None = None
+        self._space: asyncio.Future[None] | None = None
 
     def __len__(self) -> int:
         return len(self._items) - self._head
@@ -137,11 +169,68 @@ class ListenerQueue:
         """
         if self.closed:
             return False
+        items = self._items
+        # The list's length bounds the queued count from above: the exact
+        # count is only needed near the limit.
+        if len(items) >= self.limit:
+            return self._put_near_limit(item)
         if item is COMPLETE:
             self._close()
-        items = self._items
         items.append(item)
         return self._waiter is not None and len(items) - self._head == 1
+
+    def _put_near_limit(self, item: ExecutionResult | str | QueueMarker) -> bool:
+        items = self._items
+        head = self._head
+        queued = len(items) - head
+        if queued < self.limit or item is COMPLETE:
+            if item is COMPLETE:
+                self._close()
+            items.append(item)
+            return self._waiter is not None and queued == 0
+        overflow = self.overflow
+        if overflow is Overflow.KEEP_NEWEST:
+            items[head] = EMPTY
+            head += 1
+            self.dropped += 1
+            if head >= 256 and head * 2 >= len(items):
+                del items[:head]
+                head = 0
+            self._head = head
+            items.append(item)
+            return False
+        if overflow is Overflow.BACKPRESSURE:
+            items.append(item)
+            if not self.full:
+                self.full = True
+                if self.on_full is not None:
+                    self.on_full(self)
+            return False
+        self.set_exception_nowait(queue_full_error(self.query_id, self.limit))
+        if self.on_full is not None:
+            self.on_full(self)
+        return False
+
+    def _taken(self) -> None:
+        # Under backpressure: the consumer caught up to half the limit.
+        if len(self._items) - self._head <= self.limit // 2:
+            self.relieve()
+
+    def relieve(self) -> None:
+        """End a ``BACKPRESSURE`` pause: the connection may read again."""
+        self.full = False
+        space, self._space = self._space, None
+        if space is not None and not space.done():
+            space.set_result(None)
+
+    def space(self) -> asyncio.Future[None]:
+        """Return a future done once the queue is no longer full (see ``BACKPRESSURE``)."""
+        future = self._space
+        if future is None:
+            future = self._space = asyncio.get_running_loop().create_future()
+            if not self.full:
+                future.set_result(None)
+        return future
 
     def put_complete(self) -> None:
         """Queue the end of the operation and wake the consumer."""
@@ -162,7 +251,10 @@ class ListenerQueue:
 
     def _close(self) -> None:
         # The end is queued: complete, an exception, or a malformed result.
+        # A closed queue takes nothing more, so it holds the connection back no more.
         self.closed = True
+        if self.full:
+            self.relieve()
         if self.on_end is not None:
             self.ended()
 
@@ -175,6 +267,22 @@ class ListenerQueue:
         on_end, self.on_end = self.on_end, None
         if on_end is not None:
             on_end()
+
+    def rebind(
+        self,
+        decode: Callable[[int, str], ExecutionResult] | None,
+        on_malformed: Callable[[TransportProtocolError], object] | None,
+        on_full: Callable[[ListenerQueue], object] | None,
+    ) -> None:
+        """Follow the operation onto a new connection: its decoder and its callbacks."""
+        self._decode = decode
+        self._on_malformed = on_malformed
+        self.on_full = on_full
+
+    @property
+    def decoder(self) -> Callable[[int, str], ExecutionResult] | None:
+        """The function that turns a result queued as text into the result."""
+        return self._decode
 
     def wake(self) -> bool:
         """Resume the waiting consumer, if there is one; return whether there was."""
@@ -211,6 +319,8 @@ class ListenerQueue:
                     del items[:head]
                     head = 0
             self._head = head
+            if self.full:
+                self._taken()
             if type(item) is str:
                 return self.result_of(item)
             if item is COMPLETE:
@@ -250,6 +360,8 @@ class ListenerQueue:
             else:
                 ready = items
                 self._items = []
+            if self.full:
+                self._taken()
             ready.reverse()
             return ready
         if self._exception is not None:

@@ -12,9 +12,12 @@ import aiohttp
 from aiohttp import BasicAuth, Fingerprint
 from aiohttp.typedefs import LooseHeaders, StrOrURL
 
+from .flow_control import DEFAULT_MAX_QUEUED_RESULTS, Overflow, overflow_policy, queue_limit
 from .protocols import get_protocol, registered_protocols
 from .protocols.results import JsonDeserializer, JsonSerializer
+from .retry import RetryPolicy, retry_policy
 from .settings import ConnectionSettings
+from .transport_events import EventCallback
 
 __all__ = ["InitPayloadFactory", "TransportOptions"]
 
@@ -92,6 +95,21 @@ class TransportOptions:
         max_msg_size: Largest message accepted from the server, in bytes
             (default 4 MiB, aiohttp's); a larger one fails the connection with
             close code 1009.  ``0`` means no limit.
+        reconnect: Replace a lost connection and carry the running
+            subscriptions over to the new one: ``True`` for the default
+            :class:`~gql_aiohttp_websockets.RetryPolicy`, or a policy of your
+            own.  Off by default, as in gql.  See :doc:`/reconnection`.
+        on_event: Called with each lifecycle event
+            (:data:`~gql_aiohttp_websockets.TransportEvent`), synchronously;
+            what it raises is logged.
+        max_queued_results: The most results one operation may have waiting
+            for its consumer (default 10,000); ``None`` for no limit.  Also a
+            keyword of :meth:`subscribe`, for one subscription.  See
+            :doc:`/flow-control`.
+        on_queue_full: What a result arriving at the limit does:
+            ``"fail"`` (the default), ``"keep_newest"`` or ``"backpressure"``
+            (:class:`~gql_aiohttp_websockets.Overflow`).  Also a keyword of
+            :meth:`subscribe`.
     """
 
     #: The legacy subprotocol's name (Apollo subscriptions-transport-ws).
@@ -130,6 +148,10 @@ class TransportOptions:
         json_serialize: JsonSerializer = json.dumps,
         json_deserialize: JsonDeserializer = json.loads,
         max_msg_size: int = 4 * 1024 * 1024,
+        reconnect: bool | RetryPolicy = False,
+        on_event: EventCallback | None = None,
+        max_queued_results: int | None = DEFAULT_MAX_QUEUED_RESULTS,
+        on_queue_full: Overflow | str = Overflow.FAIL,
     ) -> None:
         offered = (
             (self.GRAPHQLWS_SUBPROTOCOL, self.APOLLO_SUBPROTOCOL)
@@ -179,6 +201,12 @@ class TransportOptions:
         self.json_serialize = json_serialize
         self.json_deserialize = json_deserialize
         self.max_msg_size = max_msg_size
+        #: The retry policy, ``None`` when reconnection is off.
+        self.reconnect: RetryPolicy | None = retry_policy(reconnect)
+        self.on_event = on_event
+        queue_limit(max_queued_results)
+        self.max_queued_results = max_queued_results
+        self.on_queue_full: Overflow = overflow_policy(on_queue_full)
 
         self._user_session = session
         self.__post_init__()

@@ -25,7 +25,8 @@ from graphql import ExecutionResult
 from .aiohttp_errors import frame_error, receive_timeout_error
 from .aiohttp_internals import parsed_frames
 from .close_codes import CloseCode
-from .exceptions import ConnectionFailedBase
+from .exceptions import ConnectionFailedBase, ConnectionRejectedError
+from .flow_control import Pressure
 from .heartbeats import Fail
 from .listener_queue import COMPLETE, ListenerQueue, QueueMarker
 from .protocols import (
@@ -69,6 +70,7 @@ class Receiver:
         closing: Whether the connection is closing, so that the websocket's
             end is expected.
         fail: Ends the connection with an error and a close code.
+        pressure: The full queues that hold reading back.
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class Receiver:
         send: Callable[[str], Awaitable[None]],
         closing: Callable[[], bool],
         fail: Fail,
+        pressure: Pressure,
     ) -> None:
         self._websocket = websocket
         self._handler = handler
@@ -95,6 +98,9 @@ class Receiver:
         self._send = send
         self._closing = closing
         self._fail = fail
+        self._pressure = pressure
+        #: Whether reading is held back by a full queue (``BACKPRESSURE``).
+        self.paused = False
         #: Text frames received, counted only with a keep-alive watchdog.
         self.frames_received = 0
         #: The highest operation id started on this connection.
@@ -121,11 +127,15 @@ class Receiver:
         )
         held = turn.held
         before_receive = turn.before_receive
+        full = self._pressure.queues
         error: Exception
         try:
             while True:
                 if held and before_receive():
                     await asyncio.sleep(0)
+                if full:
+                    turn.end()
+                    await self._hold_back()
                 message = await receive()
                 if turn.holding:
                     turn.stop_holding()
@@ -181,6 +191,17 @@ class Receiver:
         else:
             self._fail(error, CloseCode.NORMAL_CLOSURE)
 
+    async def _hold_back(self) -> None:
+        # Not reading lets aiohttp's buffer fill, which pauses the socket's
+        # reading, and TCP's window then slows the server down.
+        self.paused = True
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("a full queue holds reading back")
+        try:
+            await self._pressure.relieved()
+        finally:
+            self.paused = False
+
     async def _handle_event(self, event: Event, listeners: dict[int, ListenerQueue]) -> None:
         # Results and complete never get here: the receive loop queues them.
         if isinstance(event, OperationError):
@@ -195,7 +216,9 @@ class Receiver:
                     )
                 )
         elif isinstance(event, ConnectionRejected):
-            raise TransportServerError(f"the server reported a connection error: {event.payload!r}")
+            raise ConnectionRejectedError(
+                f"the server reported a connection error: {event.payload!r}"
+            )
         else:
             await self.handle_control(event)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import aiohttp
@@ -33,11 +33,14 @@ from .exceptions import (
     ConnectionFailedBase,
     ConnectTimeoutError,
 )
+from .flow_control import INHERITED, NO_LIMIT, Overflow, _Inherited, queue_options
 from .lifecycle import TRANSPORT_MOVES, Lifecycle, State
 from .listener_queue import COMPLETE, ListenerQueue
 from .opening import open_connection
 from .options import InitPayloadFactory, TransportOptions
+from .reconnect import Reconnector, close_details, interrupt, resubscribe
 from .request_payload import build_payload
+from .transport_events import Closed, Connected, Connecting, Disconnected, EventSink
 from .waiting import Waiters, shielded, within
 
 if TYPE_CHECKING:
@@ -90,6 +93,9 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         self._connect_task: asyncio.Task[Any] | None = None
         # Tasks whose connect() was just refused (see _refuse).
         self._refused_tasks: set[asyncio.Task[Any]] = set()
+        self._events = EventSink(None)
+        # Set while connected with reconnect= on (read at each connect).
+        self._reconnector: Reconnector | None = None
 
     # --------------------------------------------------- state and read-through
 
@@ -168,22 +174,19 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         self.ping_received.clear()
         self.pong_received.clear()
         self.close_exception = None
+        events = self._events = EventSink(self.on_event)
+        events.emit(Connecting(0))
         try:
             self.session = self._user_session or aiohttp.ClientSession(**self.client_session_args)
-            connection = await open_connection(
-                self._new_connection,
-                self.subprotocols,
-                init_payload=self.init_payload,
-                connect_timeout=self.connect_timeout,
-                ack_timeout=self.ack_timeout,
-                close_timeout=self.close_timeout,
-                opened=lambda: self._lifecycle.move(State.INITIALIZING),
-            )
+            connection = await self._open(lambda: self._lifecycle.move(State.INITIALIZING))
         except BaseException as exc:
             # close() moves the transport to CLOSING before it cancels us.
             closed_by_user = self._lifecycle.state is State.CLOSING
             await shielded(self._release_session())
             self._lifecycle.move(State.CLOSED)
+            if isinstance(exc, Exception):
+                events.emit(Disconnected(exc, *close_details(exc), False))
+            events.emit(Closed(None if closed_by_user or not isinstance(exc, Exception) else exc))
             if closed_by_user and isinstance(exc, asyncio.CancelledError):
                 task = asyncio.current_task()
                 if task is not None and hasattr(task, "uncancel"):
@@ -195,8 +198,33 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         finally:
             self._connect_task = None
         self.next_query_id = 1
+        policy = self.reconnect
+        self._reconnector = (
+            None
+            if policy is None
+            else Reconnector(
+                policy,
+                events,
+                connect_again=lambda: self._open(lambda: None),
+                replaced=self._replaced,
+                gave_up=self._gave_up,
+                close_timeout=self.close_timeout,
+            )
+        )
         self._lifecycle.move(State.OPEN)
         connection.start()
+        events.emit(Connected(connection.subprotocol or "", self.payloads.get("connection_ack"), 0))
+
+    def _open(self, opened: Callable[[], object]) -> Awaitable[Connection]:
+        return open_connection(
+            self._new_connection,
+            self.subprotocols,
+            init_payload=self.init_payload,
+            connect_timeout=self.connect_timeout,
+            ack_timeout=self.ack_timeout,
+            close_timeout=self.close_timeout,
+            opened=opened,
+        )
 
     def _refuse(self, task: asyncio.Task[Any]) -> None:
         # gql 4's session answers any failed connect() with close(), straight
@@ -212,7 +240,8 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             # Another offer, on a new websocket, within the same connect().
             self._lifecycle.move(State.CONNECTING)
         assert self.session is not None
-        self.listeners = {}
+        if self.state is not State.RECONNECTING:
+            self.listeners = {}
         connection = self._connection = Connection(
             self.connection_settings(),
             self.session,
@@ -224,9 +253,35 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         return connection
 
     def _connection_ended(self, connection: Connection, error: Exception, code: int) -> None:
-        # The connection ended by itself: a lost connection closes the transport.
-        if connection is self._connection and self.state is State.OPEN:
+        # The connection ended by itself: it is replaced, or the transport closes.
+        if connection is not self._connection or self.state is not State.OPEN:
+            return
+        reconnector = self._reconnector
+        delay = None if reconnector is None else reconnector.next_delay(1, error)
+        self._events.emit(Disconnected(error, *close_details(error), delay is not None))
+        if reconnector is None or delay is None:
             self._begin_shutdown(error, clean=False, close_code=code)
+            return
+        self._lifecycle.move(State.RECONNECTING)
+        self.close_exception = error
+        interrupt(self.listeners, error)
+        reconnector.begin(connection, error, delay)
+
+    async def _replaced(self, connection: Connection) -> int:
+        self.close_exception = None
+        self._lifecycle.move(State.OPEN)
+        connection.start()
+        return await resubscribe(connection, self.listeners)
+
+    def _gave_up(self, error: Exception) -> None:
+        if self.state is State.RECONNECTING:
+            self._begin_shutdown(error, clean=False, close_code=CloseCode.NORMAL_CLOSURE)
+
+    async def _when_open(self) -> Connection:
+        # Calls made while the connection is being replaced wait for the new one.
+        while self.state is State.RECONNECTING and self._reconnector is not None:
+            await self._reconnector.wait()
+        return self._running()
 
     def _running(self) -> Connection:
         connection = self._connection
@@ -279,6 +334,8 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         *,
         send_stop: bool | None = True,
         extensions: dict[str, Any] | None = None,
+        max_queued_results: int | _Inherited | None = INHERITED,
+        on_queue_full: Overflow | str | _Inherited = INHERITED,
     ) -> AsyncGenerator[ExecutionResult, None]:
         """Run an operation and yield each of its results until it completes.
 
@@ -293,10 +350,17 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             operation_name: Operation name (overrides the request's).
             send_stop: Send ``stop``/``complete`` when left early.
             extensions: Request extensions (override the request's).
+            max_queued_results: This subscription's limit (see the
+                transport's option of the same name); by default the
+                transport's.
+            on_queue_full: This subscription's policy at the limit; by
+                default the transport's.
 
         Yields:
             Each ``ExecutionResult``; one whose ``errors`` is set is a normal
-            result, not the end.
+            result, not the end.  With ``reconnect=`` on, the loop goes on
+            across a lost connection: the subscription is sent again on the
+            new one.
 
         Raises:
             TransportQueryError: The server ended the operation with ``error``.
@@ -304,10 +368,22 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
                 received before the break was yielded).
             TransportClosed: :meth:`close` was called meanwhile and the
                 server did not end the operation within ``close_timeout``.
+            QueueFullError: The consumer fell ``max_queued_results`` behind
+                (policy ``"fail"``), after the results queued before.
         """
         payload = build_payload(request, variable_values, operation_name, extensions)
-        connection = self._running()
-        listener = self._register(connection, send_stop is True)
+        limit, overflow = queue_options(
+            max_queued_results,
+            on_queue_full,
+            default_limit=self.max_queued_results,
+            default_policy=self.on_queue_full,
+        )
+        connection = self._connection
+        if self.state is not State.OPEN or connection is None:
+            connection = await self._when_open()
+        listener = self._register(connection, send_stop is True, limit, overflow)
+        if self._reconnector is not None:
+            listener.payload = payload
         op_id = listener.query_id
         try:
             # Neither is kept while the frame waits for the socket, nor for the
@@ -323,6 +399,8 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
                 ready = listener.take_ready()
                 if not ready:
                     await listener.waiter()
+                    # Another connection's, after a reconnect.
+                    decode = listener.decoder or decode
                     continue
                 while ready:
                     item = ready.pop()
@@ -341,13 +419,15 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         except (asyncio.CancelledError, GeneratorExit):
             if listener.send_stop:
                 listener.send_stop = False
-                await self._send_stop(connection, op_id)
+                await self._send_stop(op_id)
             raise
         finally:
             self._forget(listener)
 
-    async def _send_stop(self, connection: Connection, op_id: int) -> None:
-        if self.state is not State.OPEN:
+    async def _send_stop(self, op_id: int) -> None:
+        # On the current connection: the operation may have moved since it started.
+        connection = self._connection
+        if self.state is not State.OPEN or connection is None:
             return
         try:
             await connection.stop_operation(op_id)
@@ -383,7 +463,9 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         # subscribe() without the async generator, whose creation and aclose()
         # weigh on a query that runs once per call (benchmarks/README.md).
         payload = build_payload(request, variable_values, operation_name, extensions)
-        connection = self._running()
+        connection = self._connection
+        if self.state is not State.OPEN or connection is None:
+            connection = await self._when_open()
         listener = self._register(connection, False)
         op_id = listener.query_id
         try:
@@ -398,12 +480,26 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             del self.listeners[listener.query_id]
         if listener.on_end is not None:
             listener.ended()
+        if listener.full:
+            listener.relieve()
 
-    def _register(self, connection: Connection, send_stop: bool) -> ListenerQueue:
+    def _register(
+        self,
+        connection: Connection,
+        send_stop: bool,
+        limit: int = NO_LIMIT,
+        overflow: Overflow = Overflow.FAIL,
+    ) -> ListenerQueue:
         op_id = self.next_query_id
         self.next_query_id = op_id + 1
         listener = ListenerQueue(
-            op_id, send_stop, connection.decode_result, connection.on_malformed
+            op_id,
+            send_stop,
+            connection.decode_result,
+            connection.on_malformed,
+            limit=limit,
+            overflow=overflow,
+            on_full=connection.on_full,
         )
         self.listeners[op_id] = listener
         return listener
@@ -432,7 +528,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
                 connect_task.cancel()
                 await asyncio.wait([connect_task], timeout=self.close_timeout)
             return
-        if self.state is State.OPEN:
+        if self.state in (State.OPEN, State.RECONNECTING):
             task = self._begin_shutdown(
                 TransportClosed("Transport closed by user"),
                 clean=True,
@@ -463,19 +559,30 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         if self._shutdown_task is None:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("closing: %r", error)
+            in_gap = self.state is State.RECONNECTING
             self._lifecycle.move(State.CLOSING)
             self.close_exception = error
             if self._connection is not None:
                 self._connection.begin_close(error, close_code)
-            self._shutdown_task = asyncio.ensure_future(self._shutdown(error, clean=clean))
+            self._shutdown_task = asyncio.ensure_future(
+                self._shutdown(error, clean=clean, in_gap=in_gap)
+            )
             # Also if the task never ran (cancelled before its first step).
             self._shutdown_task.add_done_callback(self._shutdown_waiters.release)
         return self._shutdown_task
 
-    async def _shutdown(self, error: Exception, *, clean: bool) -> None:
+    async def _shutdown(self, error: Exception, *, clean: bool, in_gap: bool) -> None:
         try:
+            reconnector, self._reconnector = self._reconnector, None
+            if reconnector is not None:
+                await reconnector.stop()
             if self._connection is not None:
                 await self._connection.close(self.close_timeout, goodbye=clean)
+            if clean and in_gap:
+                # close() between connections: no server is left to stop the
+                # subscriptions, and they end as a close() ends them.
+                for listener in self.listeners.values():
+                    listener.put_complete()
             for listener in self.listeners.values():
                 listener.set_exception_nowait(error)
             await self._release_session()
@@ -485,6 +592,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             self._shutdown_task = None
             self._lifecycle.move(State.CLOSED)
             self._shutdown_waiters.release()
+            self._events.emit(Closed(None if clean else error))
 
     async def _release_session(self) -> None:
         session, self.session = self.session, None

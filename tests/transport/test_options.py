@@ -27,6 +27,7 @@ from yarl import URL
 
 from gql_aiohttp_websockets import (
     AIOHTTPWebsocketsTransport,
+    Overflow,
     State,
     TransportConnectionClosed,
     TransportConnectionFailed,
@@ -271,6 +272,10 @@ OUR_DEFAULTS: dict[str, Any] = {
     "json_serialize": json.dumps,
     "json_deserialize": json.loads,
     "max_msg_size": 4 * 1024 * 1024,
+    "reconnect": False,
+    "on_event": None,
+    "max_queued_results": 10_000,
+    "on_queue_full": Overflow.FAIL,
 }
 
 

@@ -1,0 +1,149 @@
+"""Flow control: how many results an operation may fall behind, and what happens then.
+
+Each operation's queue holds at most ``max_queued_results`` results.  The
+bound is a count, not a size: the count is already known on the hot path
+(the queue's length), whereas a size would cost a length on every result
+taken as well as queued, and the size of one result is already bounded by
+``max_msg_size``.  What a result arriving at the bound does is an
+:class:`Overflow` policy; under ``BACKPRESSURE`` the receive loop waits on a
+:class:`Pressure` before it reads again.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from typing import TYPE_CHECKING, Final
+
+from .exceptions import QueueFullError
+
+if TYPE_CHECKING:
+    from .listener_queue import ListenerQueue
+
+__all__ = [
+    "DEFAULT_MAX_QUEUED_RESULTS",
+    "INHERITED",
+    "NO_LIMIT",
+    "Overflow",
+    "Pressure",
+    "overflow_policy",
+    "queue_full_error",
+    "queue_limit",
+    "queue_options",
+]
+
+#: The default ``max_queued_results``: far above any burst a consumer that
+#: keeps up sees (a batch is handed over 64 results at a time), far below
+#: what would exhaust memory with results of ordinary size.
+DEFAULT_MAX_QUEUED_RESULTS: Final = 10_000
+
+#: The ``limit`` of a queue without one.
+NO_LIMIT: Final = sys.maxsize
+
+
+class Overflow(str, enum.Enum):
+    """What an operation's queue does with a result arriving when it is full."""
+
+    #: The operation fails with :class:`QueueFullError` after what was
+    #: queued, and is stopped on the server; the other operations go on.
+    FAIL = "fail"
+    #: The oldest queued result is dropped (tickers: only the latest matters).
+    KEEP_NEWEST = "keep_newest"
+    #: The result is queued, and the connection stops reading until the
+    #: consumer is down to half the limit: nothing is lost, but every
+    #: operation of the connection waits meanwhile.
+    BACKPRESSURE = "backpressure"
+
+
+def overflow_policy(value: Overflow | str) -> Overflow:
+    """Read an ``on_queue_full`` option: an :class:`Overflow` or its value.
+
+    Raises:
+        ValueError: ``value`` names no policy.
+    """
+    try:
+        return Overflow(value)
+    except ValueError:
+        names = ", ".join(repr(policy.value) for policy in Overflow)
+        raise ValueError(f"on_queue_full must be one of {names}, got {value!r}") from None
+
+
+def queue_limit(value: int | None) -> int:
+    """Read a ``max_queued_results`` option: ``None`` means no limit.
+
+    Raises:
+        ValueError: ``value`` is below 1.
+    """
+    if value is None:
+        return NO_LIMIT
+    if value < 1:
+        raise ValueError(f"max_queued_results must be None or at least 1, got {value}")
+    return int(value)
+
+
+class _Inherited(enum.Enum):
+    TRANSPORTS = "the transport's"
+
+    def __repr__(self) -> str:
+        return self.value
+
+
+#: The default of ``subscribe()``'s flow-control keywords: the transport's option.
+INHERITED: Final = _Inherited.TRANSPORTS
+
+
+def queue_options(
+    limit: int | _Inherited | None,
+    policy: Overflow | str | _Inherited,
+    *,
+    default_limit: int | None,
+    default_policy: Overflow,
+) -> tuple[int, Overflow]:
+    """One subscription's limit and policy: its own keywords, else the transport's."""
+    return (
+        queue_limit(default_limit if limit is INHERITED else limit),
+        default_policy if policy is INHERITED else overflow_policy(policy),
+    )
+
+
+def queue_full_error(query_id: int, limit: int) -> QueueFullError:
+    """The error of an operation that reached its limit under ``FAIL``."""
+    return QueueFullError(
+        f"operation {query_id} fell {limit} results behind its server "
+        f"(max_queued_results={limit}) and was stopped; consume faster, raise "
+        "max_queued_results, or pass on_queue_full='keep_newest' or 'backpressure'",
+        query_id=query_id,
+        limit=limit,
+    )
+
+
+class Pressure:
+    """The full queues holding one connection's reading back (``BACKPRESSURE``)."""
+
+    __slots__ = ("_stopped", "queues")
+
+    def __init__(self) -> None:
+        #: The queues that reached their limit since the loop last read.
+        self.queues: list[ListenerQueue] = []
+        self._stopped = False
+
+    def add(self, queue: ListenerQueue) -> None:
+        """Hold reading back until ``queue`` is down to half its limit."""
+        self.queues.append(queue)
+
+    def stop(self) -> None:
+        """Stop holding back: the connection is closing."""
+        self._stopped = True
+        queues, self.queues = self.queues, []
+        for queue in queues:
+            queue.relieve()
+
+    async def relieved(self) -> None:
+        """Wait until no queue holds reading back (each caught up, ended or left)."""
+        queues = self.queues
+        while queues and not self._stopped:
+            queue = queues[-1]
+            if queue.full and not queue.closed:
+                await queue.space()
+            else:
+                queues.pop()

@@ -1,0 +1,152 @@
+"""Lifecycle events: what happened to the transport's connection, for one user callback.
+
+Each event is a small frozen dataclass, given to the ``on_event`` callback
+synchronously where it happens, and logged.  An exception from the callback
+is logged and never raised into the transport.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+__all__ = [
+    "Closed",
+    "Connected",
+    "Connecting",
+    "Disconnected",
+    "EventCallback",
+    "EventSink",
+    "Resubscribed",
+    "Retrying",
+    "TransportEvent",
+]
+
+log = logging.getLogger("gql_aiohttp_websockets.events")
+
+
+@dataclass(frozen=True, slots=True)
+class Connecting:
+    """A websocket is being opened.
+
+    Attributes:
+        attempt: 0 for :meth:`connect`; ``n`` for the ``n``-th attempt to
+            replace a lost connection.
+    """
+
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The server acknowledged the connection: operations may run.
+
+    Attributes:
+        subprotocol: The negotiated subprotocol.
+        ack_payload: The ``connection_ack`` payload (``None`` without one).
+        attempt: As in :class:`Connecting`.
+    """
+
+    subprotocol: str
+    ack_payload: Any
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """A connection ended by itself, or an attempt to replace one failed.
+
+    Attributes:
+        error: What ended it.
+        code: The server's close code, ``None`` without a close frame.
+        reason: The server's close reason (possibly empty).
+        will_retry: Whether the transport will connect again.
+    """
+
+    error: Exception
+    code: int | None
+    reason: str
+    will_retry: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """The transport waits, then connects again.
+
+    Attributes:
+        attempt: The attempt about to be made, from 1.
+        delay: Seconds it waits first.
+        error: Why the last connection (or attempt) failed.
+    """
+
+    attempt: int
+    delay: float
+    error: Exception
+
+
+@dataclass(frozen=True, slots=True)
+class Resubscribed:
+    """The running subscriptions were sent again on the new connection.
+
+    What their servers sent during the gap is not replayed: each subscription
+    starts over on the server, as a new subscribe does.
+
+    Attributes:
+        count: How many operations were sent again.
+        gap: Seconds from the loss of the old connection to the acknowledgement
+            of the new one.
+    """
+
+    count: int
+    gap: float
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The transport is closed: no connection, no reconnection, no task left.
+
+    Attributes:
+        error: Why: ``None`` after :meth:`close`, else the last error.
+    """
+
+    error: Exception | None
+
+
+#: Any of the lifecycle events.
+TransportEvent: TypeAlias = Connecting | Connected | Disconnected | Retrying | Resubscribed | Closed
+#: The ``on_event`` callback.
+EventCallback: TypeAlias = Callable[[TransportEvent], object]
+
+
+class EventSink:
+    """Logs each event and hands it to the user's callback, if there is one.
+
+    Args:
+        callback: The ``on_event`` option.
+    """
+
+    __slots__ = ("callback",)
+
+    def __init__(self, callback: EventCallback | None) -> None:
+        self.callback = callback
+
+    def emit(self, event: TransportEvent) -> None:
+        """Log ``event``, then call the callback with it; its errors are logged."""
+        if type(event) is Retrying:
+            log.info(
+                "connecting again in %.2f s (attempt %d): %s",
+                event.delay,
+                event.attempt,
+                event.error,
+            )
+        elif log.isEnabledFor(logging.DEBUG):
+            log.debug("%r", event)
+        callback = self.callback
+        if callback is None:
+            return
+        try:
+            callback(event)
+        except Exception:
+            log.exception("the on_event callback failed on %r", event)
