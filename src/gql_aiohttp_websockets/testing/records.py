@@ -89,6 +89,15 @@ class ConnectionRecord:
         """Whether the connection has ended."""
         return self._closed.is_set()
 
+    @property
+    def started_operations(self) -> list[str]:
+        """The ids of the operations the client started, in order (either subprotocol)."""
+        return [
+            str(message.get("id"))
+            for message in self.received
+            if isinstance(message, dict) and message.get("type") in ("subscribe", "start")
+        ]
+
     def messages_of_type(self, message_type: str) -> list[dict[str, Any]]:
         """Return the received messages whose ``type`` is ``message_type``.
 

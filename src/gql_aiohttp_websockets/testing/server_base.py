@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl as ssl_module
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TypeVar
 
@@ -67,6 +67,7 @@ class LoopbackWebsocketServer:
         connections: One `ConnectionRecord` per accepted websocket, in order.
         handler_errors: Unexpected exceptions raised while serving; the first
             one is raised again by `close`.
+        refused: How many upgrade requests `refuse_connections` turned away.
     """
 
     def __init__(
@@ -89,6 +90,8 @@ class LoopbackWebsocketServer:
         self._live: set[ServerWire] = set()
         self._serving: set[asyncio.Task[object]] = set()
         self._connections_changed = asyncio.Event()
+        self.refused = 0
+        self._refusing: tuple[int, int | None] | None = None
 
     @property
     def port(self) -> int:
@@ -181,20 +184,31 @@ class LoopbackWebsocketServer:
         Raises:
             TimeoutError: Fewer connections arrived in time.
         """
+        await self._wait_for(lambda: len(self.connections), count, "connections", timeout)
+        return list(self.connections)
+
+    async def wait_for_refusals(self, count: int = 1, timeout: float | None = None) -> None:
+        """Wait until `refuse_connections` turned at least ``count`` requests away.
+
+        Raises:
+            TimeoutError: Fewer requests were refused in time.
+        """
+        await self._wait_for(lambda: self.refused, count, "refusals", timeout)
+
+    async def _wait_for(
+        self, counter: Callable[[], int], count: int, what: str, timeout: float | None
+    ) -> None:
         seconds = resolve_timeout(timeout)
 
         async def enough() -> None:
-            while len(self.connections) < count:
+            while counter() < count:
                 self._connections_changed.clear()
                 await self._connections_changed.wait()
 
         try:
             await asyncio.wait_for(enough(), seconds)
         except asyncio.TimeoutError:
-            raise TimeoutError(
-                f"{len(self.connections)} of {count} connections after {seconds:g} s"
-            ) from None
-        return list(self.connections)
+            raise TimeoutError(f"{counter()} of {count} {what} after {seconds:g} s") from None
 
     async def close_connections(self, code: int = 1001, reason: str = "") -> None:
         """Close every live websocket with ``code``, and keep listening.
@@ -204,6 +218,35 @@ class LoopbackWebsocketServer:
             reason: The close reason to send (at most 123 bytes are kept).
         """
         await asyncio.gather(*(wire.close(code, reason) for wire in list(self._live)))
+
+    def refuse_connections(self, status: int = 503, *, count: int | None = None) -> None:
+        """Answer upgrade requests with HTTP ``status`` instead of a websocket.
+
+        As a server that is restarting (503) or turning clients away (401,
+        403) does.  The live websockets are left alone.
+
+        Args:
+            status: The HTTP status of the answer.
+            count: Refuse this many requests, then accept again; ``None``
+                refuses until `accept_connections` is called.
+        """
+        if count is not None and count < 1:
+            raise ValueError(f"count must be None or at least 1, got {count}")
+        self._refusing = (status, count)
+
+    def accept_connections(self) -> None:
+        """Accept upgrade requests again (see `refuse_connections`)."""
+        self._refusing = None
+
+    def _refusal(self) -> web.Response | None:
+        if self._refusing is None:
+            return None
+        status, left = self._refusing
+        if left is not None:
+            self._refusing = None if left == 1 else (status, left - 1)
+        self.refused += 1
+        self._connections_changed.set()
+        return web.Response(status=status, text="the test server refuses connections for now")
 
     def drop_connections(self) -> None:
         """Cut every live TCP connection without a close frame, and keep listening.
@@ -227,6 +270,9 @@ class LoopbackWebsocketServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self._closing:
             return web.Response(status=503, text="the test server is shutting down")
+        refusal = self._refusal()
+        if refusal is not None:
+            return refusal
         offered = _offered_subprotocols(request)
         chosen = choose_subprotocol(offered, self.subprotocols)
         ws = web.WebSocketResponse(protocols=(chosen,) if chosen else (), timeout=5.0)
