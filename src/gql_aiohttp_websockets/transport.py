@@ -562,7 +562,9 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             in_gap = self.state is State.RECONNECTING
             self._lifecycle.move(State.CLOSING)
             self.close_exception = error
-            if self._connection is not None:
+            # Between connections, stopping the reconnector closes an attempt
+            # with the code that says it was cut short.
+            if self._connection is not None and not in_gap:
                 self._connection.begin_close(error, close_code)
             self._shutdown_task = asyncio.ensure_future(
                 self._shutdown(error, clean=clean, in_gap=in_gap)
