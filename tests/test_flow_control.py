@@ -49,7 +49,8 @@ def test_fail_keeps_what_came_before_the_limit_then_raises() -> None:
     for n in range(5):
         queue.put_result(result(n))
     assert calls.full == [queue]
-    assert queue.closed and not queue.send_stop
+    assert queue.closed
+    assert not queue.send_stop
     assert [queue.take_nowait().data for _ in range(3)] == [{"n": 0}, {"n": 1}, {"n": 2}]  # type: ignore[union-attr]
     with pytest.raises(QueueFullError) as raised:
         queue.take_nowait()

@@ -149,7 +149,8 @@ def test_the_default_policy_is_graphql_ws_s() -> None:
     assert isinstance(policy.wait, Backoff)
     assert policy.should_retry is is_retryable
     delay = policy.delay(1, RETRY)
-    assert delay is not None and 1.3 <= delay <= 4.0
+    assert delay is not None
+    assert 1.3 <= delay <= 4.0
 
 
 def test_policy_is_frozen_and_checks_attempts() -> None:

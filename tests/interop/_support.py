@@ -16,6 +16,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -196,12 +197,18 @@ class NodeServer:
 
     # -- lifecycle -----------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start node on a port the OS picks; return once it printed its listening line."""
+    def start(self, port: int = 0) -> None:
+        """Start node on ``port`` (0: one the OS picks); return once it printed its
+        listening line.
+
+        Also starts a stopped server again (say on its old :attr:`port`); the
+        output lines of the earlier processes are kept.
+        """
         node = shutil.which("node")
         assert node is not None
+        listening_before = len(self.find_lines(_LISTENING))
         self.process = subprocess.Popen(
-            [node, str(self.script), "0", "127.0.0.1"],
+            [node, str(self.script), str(port), "127.0.0.1"],
             cwd=INTEROP_DIR,
             env={**os.environ, **self.extra_env},
             stdin=subprocess.DEVNULL,
@@ -218,7 +225,7 @@ class NodeServer:
         )
         self._reader.start()
         timeout = scaled_timeout(15)
-        match = self.wait_for_line_sync(_LISTENING, timeout)
+        match = self.wait_for_line_sync(_LISTENING, timeout, count=listening_before + 1)
         if match is None:
             tail = self.output_tail()
             self.stop()
@@ -227,6 +234,13 @@ class NodeServer:
                 f"(exit code {self.process.returncode}); its output:\n{tail}"
             )
         self.url = match.group("url")
+
+    @property
+    def port(self) -> int:
+        """The port the server listens (or last listened) on."""
+        port = urllib.parse.urlsplit(self.url).port
+        assert port is not None, f"{self!r} was never started"
+        return port
 
     def stop(self) -> None:
         """SIGTERM the server's process group, SIGKILL it if it lingers, reap it."""

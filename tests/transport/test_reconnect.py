@@ -21,8 +21,8 @@ from gql_aiohttp_websockets import (
     ConnectionInterrupted,
     Disconnected,
     Resubscribed,
-    RetryPolicy,
     Retrying,
+    RetryPolicy,
     State,
     TransportConnectionClosed,
     TransportConnectionFailed,
@@ -32,7 +32,6 @@ from gql_aiohttp_websockets import (
 from gql_aiohttp_websockets.testing import (
     GraphQLWebsocketServer,
     ScriptedWebsocketServer,
-    example_schema,
     scaled_timeout,
 )
 from tests.gql_compat import request

@@ -118,11 +118,35 @@ function parseArgs(argv) {
 }
 
 // Exit cleanly on SIGTERM/SIGINT so the fixture's stop is quick and quiet.
-function exitOnSignals(log) {
+//
+// With INTEROP_EXIT_CLOSE_CODE=C set, a restart the clients are told about:
+// the server stops listening (`hooks.stopListening()`), closes every open
+// websocket (`hooks.openSockets()`) with code C and reason "server stopping",
+// and exits once they all closed (after 2 s at the most).  Unset (or without
+// hooks), the process exits at once: the clients see their TCP connection end
+// without a close frame.
+function exitOnSignals(log, hooks) {
+  const rawCode = process.env.INTEROP_EXIT_CLOSE_CODE;
+  const closeCode = rawCode === undefined || rawCode.trim() === '' ? null : Number(rawCode);
+  if (closeCode !== null && !(Number.isInteger(closeCode) && closeCode >= 1000 && closeCode <= 4999)) {
+    throw new Error(`INTEROP_EXIT_CLOSE_CODE must be a close code, got ${JSON.stringify(rawCode)}`);
+  }
   for (const signal of ['SIGTERM', 'SIGINT']) {
     process.on(signal, () => {
       log('stopping', `signal=${signal}`);
-      process.exit(0);
+      if (closeCode === null || !hooks) process.exit(0);
+      hooks.stopListening();
+      const sockets = [...hooks.openSockets()];
+      let open = sockets.length;
+      if (open === 0) process.exit(0);
+      for (const socket of sockets) {
+        socket.once('close', () => {
+          open -= 1;
+          if (open === 0) process.exit(0);
+        });
+        socket.close(closeCode, 'server stopping');
+      }
+      setTimeout(() => process.exit(0), 2000);
     });
   }
 }

@@ -78,4 +78,4 @@ wss.on('listening', () => {
   const address = wss.address();
   log('listening', `url=ws://${address.address}:${address.port}/graphql`, `pid=${process.pid}`);
 });
-exitOnSignals(log);
+exitOnSignals(log, { stopListening: () => wss.close(), openSockets: () => wss.clients });

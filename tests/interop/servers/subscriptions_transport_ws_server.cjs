@@ -62,4 +62,8 @@ server.server.on('listening', () => {
   const address = server.server.address();
   log('listening', `url=ws://${address.address}:${address.port}/graphql`, `pid=${process.pid}`);
 });
-exitOnSignals(log);
+exitOnSignals(log, {
+  // ws 7's close() would terminate the sockets too: its HTTP server alone stops listening
+  stopListening: () => server.server._server.close(),
+  openSockets: () => server.server.clients,
+});
