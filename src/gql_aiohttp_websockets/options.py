@@ -214,6 +214,11 @@ class TransportOptions:
     def __post_init__(self) -> None:
         """Set up what a subclass keeps beside the options (called by ``__init__``)."""
 
+    @property
+    def lent_session(self) -> aiohttp.ClientSession | None:
+        """The ``ClientSession`` passed as ``session=``, which the transport never closes."""
+        return self._user_session
+
     def connection_settings(self) -> ConnectionSettings:
         """Return the options a new connection is made with, read now."""
         return ConnectionSettings(**{field.name: getattr(self, field.name) for field in _FIELDS})
