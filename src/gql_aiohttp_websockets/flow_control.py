@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_MAX_QUEUED_RESULTS",
     "INHERITED",
     "NO_LIMIT",
+    "Inherited",
     "Overflow",
     "Pressure",
     "overflow_policy",
@@ -81,7 +82,9 @@ def queue_limit(value: int | None) -> int:
     return int(value)
 
 
-class _Inherited(enum.Enum):
+class Inherited(enum.Enum):
+    """The type of :data:`INHERITED`."""
+
     TRANSPORTS = "the transport's"
 
     def __repr__(self) -> str:
@@ -89,12 +92,12 @@ class _Inherited(enum.Enum):
 
 
 #: The default of ``subscribe()``'s flow-control keywords: the transport's option.
-INHERITED: Final = _Inherited.TRANSPORTS
+INHERITED: Final = Inherited.TRANSPORTS
 
 
 def queue_options(
-    limit: int | _Inherited | None,
-    policy: Overflow | str | _Inherited,
+    limit: int | Inherited | None,
+    policy: Overflow | str | Inherited,
     *,
     default_limit: int | None,
     default_policy: Overflow,

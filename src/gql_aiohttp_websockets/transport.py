@@ -1,12 +1,13 @@
 """AIOHTTPWebsocketsTransport: the gql-facing facade over one connection at a time.
 
-The transport outlives its connections.  It owns the options and the public
-attributes gql users know, the ``ClientSession`` (unless the user lends one),
-the ``listeners`` dict, operation ids and its lifecycle state; each connect
-makes a new :class:`~gql_aiohttp_websockets.connection.Connection`, which does
-the websocket's work.  Attributes that belong to a connection (``websocket``,
-``subprotocol``, ``payloads``, ``response_headers``) read through to the
-current or last one.
+The transport outlives its connections.  It holds the options and the public
+attributes gql users know (the ``ClientSession``, the ``listeners`` dict,
+operation ids, ``close_exception``) and runs the operations; its
+:class:`~gql_aiohttp_websockets.supervisor.Supervisor` makes each
+:class:`~gql_aiohttp_websockets.connection.Connection`, replaces a lost one
+(``reconnect=``) and ends the last.  Attributes that belong to a connection
+(``websocket``, ``subprotocol``, ``payloads``, ``response_headers``) read
+through to the current or last one.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .exceptions import (
     ConnectionFailedBase,
     ConnectTimeoutError,
 )
-from .flow_control import INHERITED, NO_LIMIT, Overflow, _Inherited, queue_options
+from .flow_control import INHERITED, NO_LIMIT, Inherited, Overflow, queue_options
 from .lifecycle import State
 from .listener_queue import COMPLETE, ListenerQueue
 from .options import InitPayloadFactory, TransportOptions
@@ -198,8 +199,8 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         *,
         send_stop: bool | None = True,
         extensions: dict[str, Any] | None = None,
-        max_queued_results: int | _Inherited | None = INHERITED,
-        on_queue_full: Overflow | str | _Inherited = INHERITED,
+        max_queued_results: int | Inherited | None = INHERITED,
+        on_queue_full: Overflow | str | Inherited = INHERITED,
     ) -> AsyncGenerator[ExecutionResult, None]:
         """Run an operation and yield each of its results until it completes.
 

@@ -20,6 +20,7 @@ from gql_aiohttp_websockets import (
     Connecting,
     ConnectionInterrupted,
     Disconnected,
+    HeartbeatTimeoutError,
     Resubscribed,
     Retrying,
     RetryPolicy,
@@ -603,3 +604,32 @@ async def test_with_gql_client_and_its_reconnecting_session(
         assert len(server.connections) == 3
     finally:
         await within(client.close_async())
+
+
+@pytest.mark.parametrize("liveness", ["keep_alive_timeout", "pong_timeout"])
+async def test_a_silent_server_is_replaced(make_transport: MakeTransport, liveness: str) -> None:
+    async def script(conn: Any) -> None:
+        await conn.accept_init()
+        if len(server.connections) == 1:
+            # Acknowledges, then says nothing and answers nothing.
+            await conn.wait_closed(scaled_timeout(10))
+            return
+        while True:
+            message = await conn.receive_json(scaled_timeout(10))
+            if message.get("type") == "ping":
+                await conn.send_json({"type": "pong"})
+
+    events = Events()
+    options: dict[str, Any] = (
+        {"keep_alive_timeout": 0.2}
+        if liveness == "keep_alive_timeout"
+        else {"ping_interval": 0.1, "pong_timeout": 0.2}
+    )
+    async with ScriptedWebsocketServer(script, subprotocols=("graphql-transport-ws",)) as server:
+        transport = make_transport(server.url, reconnect=QUICK, on_event=events, **options)
+        await within(transport.connect())
+        lost = await events.wait_for(Disconnected)
+        assert isinstance(lost.error, HeartbeatTimeoutError)
+        assert lost.will_retry
+        await events.wait_for(Connected, 2)
+        assert len(server.connections) == 2
