@@ -1,6 +1,8 @@
 """The clients under test, behind one small interface the workloads drive.
 
-``ours``, ``ours-orjson``, ``gql-aiohttp`` and ``gql-websockets`` are gql-style
+``ours``, ``ours-orjson``, ``ours-reconnect`` (``reconnect=True``: each
+subscription keeps its payload for a re-subscribe), ``gql-aiohttp`` and
+``gql-websockets`` are gql-style
 transports used exactly as an application would (``transport.subscribe`` /
 ``execute`` with a ``GraphQLRequest`` built from a document parsed once, or
 through ``gql.Client``).  ``raw-aiohttp`` is the floor: an aiohttp websocket that
@@ -24,7 +26,14 @@ from payloads import STREAM_QUERY, SUBPROTOCOL, TINY_QUERY, stream_variables
 
 __all__ = ["CLIENT_NAMES", "BenchClient", "client_factory"]
 
-CLIENT_NAMES = ("ours", "ours-orjson", "gql-aiohttp", "gql-websockets", "raw-aiohttp")
+CLIENT_NAMES = (
+    "ours",
+    "ours-orjson",
+    "ours-reconnect",
+    "gql-aiohttp",
+    "gql-websockets",
+    "raw-aiohttp",
+)
 
 
 class BenchClient(Protocol):
@@ -219,8 +228,10 @@ def client_factory(name: str, url: str, via_client: bool = False) -> Callable[[]
         return lambda: RawAiohttpClient(url)
     if name not in CLIENT_NAMES:
         raise ValueError(f"unknown client {name!r}")
-    transport_class = _transport_class("ours" if name == "ours-orjson" else name)
+    transport_class = _transport_class("ours" if name.startswith("ours") else name)
     options: dict[str, Any] = {"subprotocols": [SUBPROTOCOL]}
+    if name == "ours-reconnect":
+        options["reconnect"] = True
     if name == "ours-orjson":
         import orjson
 
