@@ -128,6 +128,8 @@ class Reconnector:
         if task is not None and task is not asyncio.current_task():
             task.cancel()
             await asyncio.wait([task])
+            if not task.cancelled() and task.exception() is not None:
+                log.error("the reconnection failed", exc_info=task.exception())
         self._waiters.release()
 
     async def _replace(self, lost: Connection, error: Exception, delay: float) -> None:
@@ -141,7 +143,12 @@ class Reconnector:
             self._gave_up(final)
             self._end_of(me)
             return
-        count = await self._replaced(connection)
+        try:
+            count = await self._replaced(connection)
+        except Exception:
+            # A bug, not the network: the new connection stays as it is.
+            log.exception("unexpected error while subscribing again")
+            count = 0
         self._events.emit(Resubscribed(count, loop.time() - lost_at))
         self._end_of(me)
 
