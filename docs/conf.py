@@ -33,7 +33,7 @@ extensions = [
 
 nitpicky = True
 _EXTERNAL_MODULES = (
-    "aiohttp|gql|graphql|multidict|yarl|ssl|asyncio|json|typing|typing_extensions|abc"
+    "aiohttp|_asyncio|gql|graphql|multidict|yarl|ssl|asyncio|json|typing|typing_extensions|abc"
     "|collections|types|enum|logging|os|pathlib|contextlib|dataclasses"
     "|_pytest|pytest|pytest_asyncio|hypothesis|orjson"
 )

@@ -163,9 +163,16 @@ def test_policy_is_frozen_and_checks_attempts() -> None:
 
 @pytest.mark.parametrize(
     ("option", "expected"),
-    [(False, None), (True, RetryPolicy()), (RetryPolicy(attempts=2), RetryPolicy(attempts=2))],
+    [
+        (False, None),
+        (None, None),
+        (True, RetryPolicy()),
+        (RetryPolicy(attempts=2), RetryPolicy(attempts=2)),
+    ],
 )
-def test_the_reconnect_option(option: bool | RetryPolicy, expected: RetryPolicy | None) -> None:
+def test_the_reconnect_option(
+    option: bool | RetryPolicy | None, expected: RetryPolicy | None
+) -> None:
     assert retry_policy(option) == expected
 
 

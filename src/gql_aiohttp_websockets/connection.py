@@ -264,6 +264,7 @@ class Connection:
                     self.send_ping,
                     self._pong_received,
                     self._end,
+                    paused=lambda: receiver.paused,
                 )
             )
         if settings.keep_alive_timeout is not None:

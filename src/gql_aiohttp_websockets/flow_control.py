@@ -48,7 +48,7 @@ class Overflow(str, enum.Enum):
     #: The operation fails with :class:`QueueFullError` after what was
     #: queued, and is stopped on the server; the other operations go on.
     FAIL = "fail"
-    #: The oldest queued result is dropped (tickers: only the latest matters).
+    #: The oldest queued result is dropped (for tickers, where only the latest matters).
     KEEP_NEWEST = "keep_newest"
     #: The result is queued, and the connection stops reading until the
     #: consumer is down to half the limit: nothing is lost, but every

@@ -27,24 +27,38 @@ async def ping_timer(
     ping: Callable[[], Awaitable[None]],
     pong_received: asyncio.Event,
     fail: Fail,
+    *,
+    paused: Callable[[], bool] = lambda: False,
 ) -> None:
     """Ping every ``interval`` seconds; ``fail`` when a pong is late.
 
-    Returns when sending fails (the connection broke: the receive loop tells
-    why); runs until cancelled otherwise.
+    While ``paused()`` (reading is held back on purpose, so a pong may be
+    waiting unread), a late pong is waited for again instead.  Returns when
+    sending fails (the connection broke: the receive loop tells why); runs
+    until cancelled otherwise.
     """
+    loop = asyncio.get_running_loop()
 
     async def ping_and_wait() -> None:
-        await ping()
-        await pong_received.wait()
+        # The send counts too: a server that stopped reading blocks it.
+        started = loop.time()
+        await within(ping(), pong_timeout)
+        while True:
+            left = None if pong_timeout is None else max(started + pong_timeout - loop.time(), 0)
+            try:
+                await within(pong_received.wait(), left)
+                return
+            except asyncio.TimeoutError:
+                if not paused():
+                    raise
+                started = loop.time()
 
     try:
         while True:
             await asyncio.sleep(interval)
             pong_received.clear()
             try:
-                # The send counts too: a server that stopped reading blocks it.
-                await within(ping_and_wait(), pong_timeout)
+                await ping_and_wait()
             except asyncio.TimeoutError:
                 fail(
                     HeartbeatTimeoutError(

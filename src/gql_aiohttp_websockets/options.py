@@ -104,12 +104,14 @@ class TransportOptions:
             what it raises is logged.
         max_queued_results: The most results one operation may have waiting
             for its consumer (default 10,000); ``None`` for no limit.  Also a
-            keyword of :meth:`subscribe`, for one subscription.  See
+            keyword of
+            :meth:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport.subscribe`,
+            for one subscription.  See
             :doc:`/flow-control`.
         on_queue_full: What a result arriving at the limit does:
             ``"fail"`` (the default), ``"keep_newest"`` or ``"backpressure"``
             (:class:`~gql_aiohttp_websockets.Overflow`).  Also a keyword of
-            :meth:`subscribe`.
+            :meth:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport.subscribe`.
     """
 
     #: The legacy subprotocol's name (Apollo subscriptions-transport-ws).
@@ -201,8 +203,9 @@ class TransportOptions:
         self.json_serialize = json_serialize
         self.json_deserialize = json_deserialize
         self.max_msg_size = max_msg_size
-        #: The retry policy, ``None`` when reconnection is off.
-        self.reconnect: RetryPolicy | None = retry_policy(reconnect)
+        #: The retry policy, ``None`` when reconnection is off; ``True`` and
+        #: ``False`` may also be set, read at the next connect.
+        self.reconnect: bool | RetryPolicy | None = retry_policy(reconnect)
         self.on_event = on_event
         queue_limit(max_queued_results)
         self.max_queued_results = max_queued_results

@@ -131,15 +131,15 @@ class RetryPolicy:
         return max(0.0, float(self.wait(attempt)))
 
 
-def retry_policy(reconnect: bool | RetryPolicy) -> RetryPolicy | None:
-    """Read the ``reconnect=`` option: ``None`` when reconnection is off.
+def retry_policy(reconnect: bool | RetryPolicy | None) -> RetryPolicy | None:
+    """Read the ``reconnect=`` option: ``None`` when reconnection is off (``False``, ``None``).
 
     Raises:
         TypeError: ``reconnect`` is neither a bool nor a :class:`RetryPolicy`.
     """
     if reconnect is True:
         return RetryPolicy()
-    if reconnect is False:
+    if reconnect is False or reconnect is None:
         return None
     if isinstance(reconnect, RetryPolicy):
         return reconnect

@@ -26,6 +26,7 @@ from .exceptions import GQL_4
 from .lifecycle import TRANSPORT_MOVES, Lifecycle, State
 from .opening import open_connection
 from .reconnect import Reconnector, close_details, interrupt, resubscribe
+from .retry import retry_policy
 from .transport_events import Closed, Connected, Connecting, Disconnected, EventSink
 from .waiting import shielded
 
@@ -104,7 +105,8 @@ class Supervisor:
         finally:
             self._connect_task = None
         owner.next_query_id = 1
-        policy = owner.reconnect
+        # Read now, as every option: it may have been set since (to True, say).
+        policy = retry_policy(owner.reconnect)
         if policy is not None:
             self.reconnector = Reconnector(
                 policy,

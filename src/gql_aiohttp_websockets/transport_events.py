@@ -32,8 +32,9 @@ class Connecting:
     """A websocket is being opened.
 
     Attributes:
-        attempt: 0 for :meth:`connect`; ``n`` for the ``n``-th attempt to
-            replace a lost connection.
+        attempt: 0 for
+            :meth:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport.connect`;
+            ``n`` for the ``n``-th attempt to replace a lost connection.
     """
 
     attempt: int
@@ -56,7 +57,10 @@ class Connected:
 
 @dataclass(frozen=True, slots=True)
 class Disconnected:
-    """A connection ended by itself, or an attempt to replace one failed.
+    """A connection ended by itself, or an attempt to make one failed.
+
+    Also after a failed ``connect()`` (with ``will_retry`` false: only an
+    acknowledged connection is replaced).
 
     Attributes:
         error: What ended it.
@@ -95,8 +99,8 @@ class Resubscribed:
 
     Attributes:
         count: How many operations were sent again.
-        gap: Seconds from the loss of the old connection to the acknowledgement
-            of the new one.
+        gap: Seconds from the loss of the old connection until every
+            operation was sent again on the new one.
     """
 
     count: int
@@ -108,7 +112,9 @@ class Closed:
     """The transport is closed: no connection, no reconnection, no task left.
 
     Attributes:
-        error: Why: ``None`` after :meth:`close`, else the last error.
+        error: Why; ``None`` after
+            :meth:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport.close`,
+            else the last error.
     """
 
     error: Exception | None

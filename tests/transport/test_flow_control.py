@@ -231,3 +231,54 @@ def test_the_options_are_checked(make_transport: MakeTransport) -> None:
         make_transport("ws://127.0.0.1:1/graphql", max_queued_results=0)
     with pytest.raises(ValueError, match="on_queue_full must be one of"):
         make_transport("ws://127.0.0.1:1/graphql", on_queue_full="oldest")
+
+
+async def test_a_pong_held_back_with_the_results_does_not_fail_the_connection(
+    make_transport: MakeTransport,
+) -> None:
+    subprotocol = "graphql-transport-ws"
+    held_back = asyncio.Event()
+
+    class Spot(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage() == "a full queue holds reading back":
+                held_back.set()
+
+    async def script(conn: Any) -> None:
+        await conn.accept_init()
+        stream = await conn.expect(START[subprotocol])
+        for n in range(100):
+            await conn.send_json(result(subprotocol, stream["id"], n))
+        await conn.send_json({"type": COMPLETE, "id": stream["id"]})
+        while True:
+            message = await conn.receive_json(scaled_timeout(10))
+            if message["type"] == "ping":
+                await conn.send_json({"type": "pong"})
+
+    spot = Spot()
+    logger = logging.getLogger("gql_aiohttp_websockets.connection")
+    logger.addHandler(spot)
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        async with ScriptedWebsocketServer(script, subprotocols=(subprotocol,)) as server:
+            transport = make_transport(
+                server.url,
+                max_queued_results=4,
+                on_queue_full="backpressure",
+                ping_interval=0.02,
+                pong_timeout=0.05,
+            )
+            await within(transport.connect())
+            stream = transport.subscribe(doc("subscription { n }"))
+            values = [(await within(stream.__anext__())).data["n"]]  # type: ignore[index]
+            await within(held_back.wait())
+            # A consumer slower than pong_timeout, on purpose: the pong that
+            # answers the timer's ping is among what is held back unread.
+            await asyncio.sleep(0.3)
+            values += [item.data["n"] async for item in stream]  # type: ignore[index]
+            assert values == list(range(100))
+            assert transport.state.value == "open"
+    finally:
+        logger.removeHandler(spot)
+        logger.setLevel(previous)

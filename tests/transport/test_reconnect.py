@@ -633,3 +633,18 @@ async def test_a_silent_server_is_replaced(make_transport: MakeTransport, livene
         assert lost.will_retry
         await events.wait_for(Connected, 2)
         assert len(server.connections) == 2
+
+
+async def test_reconnect_set_after_construction_is_read_at_connect(
+    server: GraphQLWebsocketServer, make_transport: MakeTransport
+) -> None:
+    events = Events()
+    transport = make_transport(server.url, on_event=events)
+    transport.reconnect = QUICK
+    await within(transport.connect())
+    ticks = Ticks(transport)
+    await ticks.wait_for(2)
+    server.drop_connections()
+    await ticks.wait_for_restart()
+    assert events.of(Resubscribed)[0].count == 1
+    await ticks.stop()
