@@ -117,9 +117,14 @@ class Reconnector:
         """Start replacing ``lost``, which ended with ``error``, after ``delay`` seconds."""
         self._task = asyncio.ensure_future(self._replace(lost, error, delay))
 
+    @property
+    def replacing(self) -> bool:
+        """Whether a gap is being bridged now."""
+        return self._task is not None and not self._task.done()
+
     async def wait(self) -> None:
         """Wait until the current gap ends, whichever way."""
-        if self._task is not None and not self._task.done():
+        if self.replacing:
             await self._waiters.wait()
 
     async def stop(self) -> None:

@@ -181,8 +181,12 @@ class Supervisor:
 
     async def wait_while_reconnecting(self) -> None:
         """Return once the transport is not between connections any more."""
-        while self.state is State.RECONNECTING and self.reconnector is not None:
-            await self.reconnector.wait()
+        reconnector = self.reconnector
+        while (
+            self.state is State.RECONNECTING and reconnector is not None and reconnector.replacing
+        ):
+            await reconnector.wait()
+            reconnector = self.reconnector
 
     # ---------------------------------------------------------------- closing
 
