@@ -31,6 +31,7 @@ from .exceptions import (
     ConnectionFailedBase,
     ConnectionRejectedError,
     ConnectTimeoutError,
+    HeartbeatTimeoutError,
 )
 from .flow_control import Overflow, Pressure
 from .handshake import negotiated_subprotocol, ws_connect_kwargs
@@ -430,6 +431,10 @@ class Connection:
             # Closing while the receive loop waits wakes it (it returns in the
             # CLOSING state) and lets aiohttp wait websocket_close_timeout for
             # the server's close frame; the timeout bounds the whole.
+            if isinstance(self.error, HeartbeatTimeoutError):
+                # The server stopped answering: waiting for its close frame
+                # would only sit out the timeout (and delay a reconnect).
+                self._cut()
             if websocket is not None:
                 await self._close_websocket(websocket, remaining())
             self._close_transport()

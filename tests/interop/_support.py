@@ -260,6 +260,22 @@ class NodeServer:
         if process.stdout is not None:
             process.stdout.close()
 
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP to its PID): it answers nothing, while the
+        kernel still accepts TCP connections on its port.
+        """
+        process = self.process
+        assert process is not None, self
+        assert process.poll() is None, self
+        os.kill(process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server run again (SIGCONT); harmless if it was not paused."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGCONT)
+
     @staticmethod
     def _signal_group(pid: int, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):

@@ -11,9 +11,10 @@ the reason; with ``GQL_AIOHTTP_WS_REQUIRE_INTEROP=1`` (set by CI, which runs
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -118,3 +119,37 @@ def keepalive_server(request: pytest.FixtureRequest) -> NodeServer:
     """Each reference server in turn, with its keep-alive knobs at ~150 ms."""
     started: NodeServer = request.getfixturevalue(_KEEPALIVE_SERVER_FIXTURES[request.param])
     return started
+
+
+# -- server processes of one test's own, which it may stop and start again -------------
+
+_SCRIPTS = {
+    GRAPHQL_WS: ("graphql_ws_server.cjs", TRANSPORT_WS),
+    SUBSCRIPTIONS_TRANSPORT_WS: ("subscriptions_transport_ws_server.cjs", LEGACY_WS),
+}
+
+#: ``start_own_server(env=None)``: a new server process, started with these extra
+#: environment variables.
+OwnServerStarter = Callable[..., NodeServer]
+
+
+@pytest.fixture(params=SERVER_NAMES)
+def start_own_server(
+    request: pytest.FixtureRequest, interop_available: None
+) -> Iterator[OwnServerStarter]:
+    """Each reference server in turn, as processes of the test's own.
+
+    For tests that stop a server (:meth:`NodeServer.stop`) and start it again
+    (``server.start(server.port)``), which the shared servers must not see.
+    Every process started is stopped after the test.
+    """
+    name = request.param
+    script, subprotocol = _SCRIPTS[name]
+    with contextlib.ExitStack() as stack:
+
+        def start(env: dict[str, str] | None = None) -> NodeServer:
+            run = contextlib.contextmanager(_run)
+            started: NodeServer = stack.enter_context(run(f"{name}-own", script, subprotocol, env))
+            return started
+
+        yield start

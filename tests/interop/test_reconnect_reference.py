@@ -1,0 +1,780 @@
+"""Reconnection against the reference servers: the server restarts, freezes, or stays down.
+
+Each test runs server processes of its own (``start_own_server``: the shared
+servers must not restart under the other tests), against npm graphql-ws
+(subprotocol graphql-transport-ws, test id ``[graphql-ws]``) and npm
+subscriptions-transport-ws (legacy subprotocol graphql-ws, test id
+``[subscriptions-transport-ws]``), under whichever gql (3.5 or 4) is
+installed.  A test stops its server by the PID it started it with, in the
+middle of a subscription, and starts it again on the same port; meanwhile the
+transport's attempts find nothing listening (``ServerUnreachableError``) and
+are retried, a short fixed wait apart.  Another freezes its server (SIGSTOP)
+and lets it run again (SIGCONT).
+
+Without ``INTEROP_EXIT_CLOSE_CODE`` the server process just exits and the
+client sees its connection end without a close frame; with it, the server
+first closes every websocket with that code (servers/common.cjs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import math
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import pytest
+from gql import Client
+from gql.transport import exceptions as gql_exceptions
+
+from gql_aiohttp_websockets import (
+    Closed,
+    Connected,
+    Connecting,
+    ConnectionRejectedError,
+    ConnectTimeoutError,
+    Disconnected,
+    HeartbeatTimeoutError,
+    InitPayloadFactory,
+    Resubscribed,
+    Retrying,
+    RetryPolicy,
+    ServerUnreachableError,
+    State,
+    TransportConnectionClosed,
+    TransportConnectionFailed,
+    TransportEvent,
+)
+from gql_aiohttp_websockets.testing.timeouts import scaled_timeout
+from tests.gql_compat import CLOSED_BY_SERVER
+
+from ._support import (
+    GQL_MAJOR,
+    TRANSPORT_WS,
+    AIOHTTPWebsocketsTransport,
+    NodeServer,
+    execute,
+    marker,
+    subscribe,
+    subscribe_sync,
+)
+
+pytestmark = pytest.mark.interop
+
+COUNTDOWN = """
+    subscription Countdown($from: Int!, $delay: Int) { countdown(from: $from, delay_ms: $delay) }
+"""
+
+#: Seconds between two attempts while the server is down.
+RETRY_WAIT = 0.1
+
+#: Milliseconds between two items of the long countdowns.
+ITEM_DELAY_MS = 20
+
+#: The reason of the servers' goodbye close (servers/common.cjs).
+GOODBYE_REASON = "server stopping"
+
+E = TypeVar("E", bound=TransportEvent)
+
+StartServer = Callable[..., NodeServer]
+
+
+def outlasting_policy() -> RetryPolicy:
+    """Attempts ``RETRY_WAIT`` apart, enough of them to outlast a restart of node."""
+    return RetryPolicy(
+        attempts=math.ceil(scaled_timeout(15) / RETRY_WAIT), wait=lambda n: RETRY_WAIT
+    )
+
+
+def transport_for(
+    server: NodeServer,
+    events: EventLog,
+    policy: RetryPolicy,
+    init_payload: dict[str, Any] | InitPayloadFactory,
+    **options: Any,
+) -> AIOHTTPWebsocketsTransport:
+    """A reconnecting transport for ``server``, every step of a connect bounded."""
+    for name in ("connect_timeout", "ack_timeout", "close_timeout"):
+        options.setdefault(name, scaled_timeout(5))
+    return server.transport(init_payload=init_payload, reconnect=policy, on_event=events, **options)
+
+
+class EventLog:
+    """The ``on_event`` callback: keeps every event; a test waits for the one it needs."""
+
+    def __init__(self) -> None:
+        self.events: list[TransportEvent] = []
+        self._waiters: list[tuple[Callable[[TransportEvent], bool], asyncio.Future[Any]]] = []
+
+    def __call__(self, event: TransportEvent) -> None:
+        self.events.append(event)
+        for matches, future in self._waiters:
+            if not future.done() and matches(event):
+                future.set_result(event)
+
+    async def wait_for(
+        self,
+        kind: type[E],
+        where: Callable[[E], bool] = lambda event: True,
+        *,
+        since: int = 0,
+        timeout: float | None = None,
+    ) -> E:
+        """The first event of ``kind`` satisfying ``where`` from index ``since`` on;
+        fail the test if none comes within ``timeout``.
+        """
+
+        def matches(event: TransportEvent) -> bool:
+            return isinstance(event, kind) and where(event)
+
+        for event in self.events[since:]:
+            if matches(event):
+                return event  # type: ignore[return-value]
+        future: asyncio.Future[E] = asyncio.get_running_loop().create_future()
+        waiter = (matches, future)
+        self._waiters.append(waiter)
+        timeout = scaled_timeout(10) if timeout is None else timeout
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            pytest.fail(
+                f"no {kind.__name__} event as expected within {timeout:g} s; "
+                f"the events so far: {self.events!r}"
+            )
+        finally:
+            self._waiters.remove(waiter)
+
+    async def attempt_failed(self, *, since: int = 0) -> Disconnected:
+        """Wait for an attempt that found no server listening (from index ``since`` on)."""
+        return await self.wait_for(
+            Disconnected, lambda e: isinstance(e.error, ServerUnreachableError), since=since
+        )
+
+
+def restart_env(goodbye: int | None) -> dict[str, str] | None:
+    """The server's environment: on stop, close every websocket with ``goodbye`` first."""
+    return None if goodbye is None else {"INTEROP_EXIT_CLOSE_CODE": str(goodbye)}
+
+
+async def stop(server: NodeServer) -> None:
+    """Stop the server's process (SIGTERM to the PID it was started with), off the loop.
+
+    Off the loop, since a server that says goodbye waits for the client's
+    answer to its close frame before it exits.
+    """
+    await asyncio.to_thread(server.stop)
+
+
+async def start_again(server: NodeServer) -> None:
+    """Start the stopped server again, on the port it listened on."""
+    port = server.port
+    await asyncio.to_thread(server.start, port)
+    assert server.port == port
+
+
+async def restart(server: NodeServer, events: EventLog) -> None:
+    """Stop the server; once an attempt found it down, start it again; wait for the
+    subscriptions to be sent again.
+    """
+    since = len(events.events)
+    await stop(server)
+    await events.wait_for(Disconnected, since=since)
+    failed = await events.attempt_failed(since=since)
+    assert failed.will_retry, failed
+    await start_again(server)
+    await events.wait_for(Resubscribed, since=since)
+
+
+# -- reading the events ---------------------------------------------------------------
+
+
+@dataclass
+class Gap:
+    """The events of one lost connection, up to its replacement."""
+
+    lost: Disconnected
+    failures: list[Disconnected]
+    connected: Connected
+    resubscribed: Resubscribed
+
+
+def read_gaps(events: list[TransportEvent], subprotocol: str) -> list[Gap]:
+    """Check the events of one connect, of its gaps and of the client's close.
+
+    In this order: Connecting(0), Connected(0); for each gap the loss,
+    Disconnected(will_retry=True), then for each failed attempt n Retrying(n,
+    RETRY_WAIT, the error before), Connecting(n), Disconnected(will_retry=True),
+    and for the one that worked Retrying(k), Connecting(k), Connected(k),
+    Resubscribed; at the end Closed(None).
+    """
+
+    def at(index: int) -> TransportEvent:
+        assert index < len(events), f"the events end at {index}: {events!r}"
+        return events[index]
+
+    assert at(0) == Connecting(0), events
+    first = at(1)
+    assert isinstance(first, Connected), events
+    assert (first.subprotocol, first.attempt) == (subprotocol, 0), first
+    gaps: list[Gap] = []
+    index = 2
+    while index < len(events) - 1:
+        lost = at(index)
+        assert isinstance(lost, Disconnected), (index, events)
+        assert lost.will_retry, lost
+        failures: list[Disconnected] = []
+        error: Exception = lost.error
+        index += 1
+        for attempt in itertools.count(1):
+            retrying, connecting, outcome = at(index), at(index + 1), at(index + 2)
+            index += 3
+            assert retrying == Retrying(attempt, RETRY_WAIT, error), (retrying, events)
+            assert connecting == Connecting(attempt), (connecting, events)
+            if isinstance(outcome, Connected):
+                assert outcome == Connected(subprotocol, first.ack_payload, attempt), events
+                break
+            assert isinstance(outcome, Disconnected), (outcome, events)
+            assert outcome.will_retry, outcome
+            failures.append(outcome)
+            error = outcome.error
+        resubscribed = at(index)
+        index += 1
+        assert isinstance(resubscribed, Resubscribed), (resubscribed, events)
+        assert resubscribed.gap > 0, resubscribed
+        gaps.append(Gap(lost, failures, outcome, resubscribed))
+    assert index == len(events) - 1, events
+    assert events[-1] == Closed(None), events
+    return gaps
+
+
+def check_lost(gap: Gap, code: int | None) -> None:
+    """The connection ended by the server's stop: a close frame with ``code``, or none."""
+    lost = gap.lost
+    assert isinstance(lost.error, TransportConnectionClosed), lost
+    assert (lost.code, lost.error.code) == (code, code), lost
+    assert lost.reason == ("" if code is None else GOODBYE_REASON), lost
+
+
+def check_unreachable(failures: list[Disconnected]) -> None:
+    """Attempts that found nothing listening: at least one, each refused, no close code."""
+    assert failures, "no attempt failed while the server was down"
+    for failed in failures:
+        assert isinstance(failed.error, ServerUnreachableError), failed
+        assert "could not open a websocket" in str(failed.error), failed
+        # aiohttp's error is the cause: the connection was refused
+        cause = failed.error.__cause__
+        assert isinstance(getattr(cause, "os_error", None), ConnectionRefusedError), repr(cause)
+        assert (failed.code, failed.reason) == (None, ""), failed
+
+
+def runs(values: list[int], start: int) -> list[list[int]]:
+    """``values`` cut where the countdown from ``start`` started over; each run is checked
+    to count down from ``start`` without a hole.
+    """
+    pieces: list[list[int]] = []
+    for value in values:
+        if value == start:
+            pieces.append([])
+        assert pieces, values
+        pieces[-1].append(value)
+    for piece in pieces:
+        assert piece == list(range(start, start - len(piece), -1)), values
+    return pieces
+
+
+def init_payloads(server: NodeServer, tag: str) -> list[dict[str, Any]]:
+    """The ``connection_init`` payloads of this test's connections, as the server logged them."""
+    return [
+        json.loads(m.group(1)) for m in server.find_lines(rf"\binit #\d+ params=(\{{.*{tag}.*\}})$")
+    ]
+
+
+# -- the server restarts ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("goodbye", [None, 1012], ids=["exits", "closes-1012"])
+async def test_subscription_goes_on_across_a_server_restart(
+    start_own_server: StartServer, goodbye: int | None
+) -> None:
+    server = start_own_server(restart_env(goodbye))
+    events = EventLog()
+    tag = marker()
+    transport = transport_for(server, events, outlasting_policy(), {"tag": tag})
+    start = 1000
+    values: list[int] = []
+    stopped = rf"\bcountdown #\d+ from={start} end items=\d+ stopped"
+    stopped_before = 0  # the old process's (it may exit before it logs its stop)
+
+    async def consume(session: Any) -> None:
+        nonlocal stopped_before
+        stream = subscribe(session, COUNTDOWN, variables={"from": start, "delay": ITEM_DELAY_MS})
+        async for result in stream:
+            values.append(result["countdown"])
+            if len(values) == 3:
+                await restart(server, events)
+                stopped_before = len(server.find_lines(stopped))
+            if values.count(start) == 2 and values[-1] == start - 2:
+                break
+
+    async with Client(transport=transport) as session:
+        await asyncio.wait_for(consume(session), scaled_timeout(30))
+        # the session goes on on the new connection
+        assert await execute(session, "{ hello }") == {"hello": "Hello world!"}
+        assert transport.state is State.OPEN
+
+    # every value of the old server's run, then the new server's from the start
+    old, new = runs(values, start)
+    assert len(old) >= 3
+    assert new == [start, start - 1, start - 2]
+    (gap,) = read_gaps(events.events, server.subprotocol)
+    check_lost(gap, goodbye)
+    check_unreachable(gap.failures)
+    assert gap.resubscribed.count == 1
+    # the new server process saw the client connect and subscribe again...
+    await server.wait_for_line(rf"\bcountdown #\d+ from={start} start", count=2)
+    assert len(init_payloads(server, tag)) == 2
+    # ...and stop the subscription when the loop was left
+    await server.wait_for_line(stopped, count=stopped_before + 1)
+
+
+async def test_several_subscriptions_and_calls_in_the_gap(start_own_server: StartServer) -> None:
+    server = start_own_server()
+    events = EventLog()
+    tag = marker()
+    transport = transport_for(server, events, outlasting_policy(), {"tag": tag})
+    starts = (300, 400, 500)
+    leaving = 600  # left during the gap: not sent again
+    values: dict[int, list[int]] = {start: [] for start in (*starts, leaving)}
+    running = {start: asyncio.Event() for start in values}
+
+    async def consume(session: Any, start: int) -> None:
+        received = values[start]
+        stream = subscribe(session, COUNTDOWN, variables={"from": start, "delay": ITEM_DELAY_MS})
+        async for result in stream:
+            received.append(result["countdown"])
+            if len(received) == 2:
+                running[start].set()
+            if received.count(start) == 2 and received[-1] == start - 2:
+                break
+
+    async def countdown(session: Any, start: int) -> list[int]:
+        stream = subscribe(session, COUNTDOWN, variables={"from": start, "delay": 1})
+        return [result["countdown"] async for result in stream]
+
+    async with Client(transport=transport) as session:
+        consumers = {start: asyncio.ensure_future(consume(session, start)) for start in values}
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(event.wait() for event in running.values())),
+                scaled_timeout(10),
+            )
+            await stop(server)
+            await events.attempt_failed()
+            consumers[leaving].cancel()  # the consumer leaves its loop
+            await asyncio.wait([consumers[leaving]], timeout=scaled_timeout(5))
+            assert consumers[leaving].cancelled()
+            # made while the server is down: they wait for the next connection
+            query = asyncio.ensure_future(execute(session, '{ hello(name: "gap") }'))
+            late = asyncio.ensure_future(countdown(session, 3))
+            await events.attempt_failed(since=len(events.events))
+            assert not query.done()
+            assert not late.done()
+            await start_again(server)
+            assert await asyncio.wait_for(query, scaled_timeout(10)) == {"hello": "Hello gap!"}
+            assert await asyncio.wait_for(late, scaled_timeout(10)) == [3, 2, 1, 0]
+            await asyncio.wait_for(
+                asyncio.gather(*(consumers[start] for start in starts)), scaled_timeout(30)
+            )
+        finally:
+            for task in consumers.values():
+                task.cancel()
+            await asyncio.gather(*consumers.values(), return_exceptions=True)
+
+    for start in starts:
+        old, new = runs(values[start], start)
+        assert len(old) >= 2
+        assert new == [start, start - 1, start - 2]
+    assert len(runs(values[leaving], leaving)) == 1
+    # the three still consumed were sent again; the two made in the gap ran after
+    (gap,) = read_gaps(events.events, server.subprotocol)
+    check_lost(gap, None)
+    check_unreachable(gap.failures)
+    assert len(gap.failures) >= 2
+    assert gap.resubscribed.count == 3
+    assert len(init_payloads(server, tag)) == 2
+    for start in starts:
+        await server.wait_for_line(rf"\bcountdown #\d+ from={start} start", count=2)
+    await server.wait_for_line(r"\bcountdown #\d+ from=3 end items=4 completed")
+    assert len(server.find_lines(rf"\bcountdown #\d+ from={leaving} start")) == 1
+
+
+async def test_two_restarts_in_a_row(start_own_server: StartServer) -> None:
+    """Each gap counts its attempts from 1; the init payload is made again for each
+    connection; with the default subprotocol offer (subscriptions-transport-ws
+    answers it with a refusal, and the transport offers again on each reconnect).
+    """
+    server = start_own_server()
+    events = EventLog()
+    tag = marker()
+    made = itertools.count()
+    transport = transport_for(
+        server,
+        events,
+        outlasting_policy(),
+        lambda: {"tag": tag, "n": next(made)},
+        subprotocols=None,
+    )
+    start = 800
+    values: list[int] = []
+
+    async def consume(session: Any) -> None:
+        stream = subscribe(session, COUNTDOWN, variables={"from": start, "delay": ITEM_DELAY_MS})
+        async for result in stream:
+            values.append(result["countdown"])
+            if result["countdown"] == start - 2:
+                if values.count(start) == 3:
+                    break
+                await restart(server, events)
+
+    async with Client(transport=transport) as session:
+        await asyncio.wait_for(consume(session), scaled_timeout(30))
+
+    pieces = runs(values, start)
+    assert len(pieces) == 3
+    assert pieces[-1] == [start, start - 1, start - 2]
+    assert all(len(piece) >= 3 for piece in pieces)
+    gaps = read_gaps(events.events, server.subprotocol)
+    assert len(gaps) == 2
+    for gap in gaps:
+        check_lost(gap, None)
+        check_unreachable(gap.failures)
+        assert gap.resubscribed.count == 1
+    # one init per connection, each with a payload made for it
+    numbers = [payload["n"] for payload in init_payloads(server, tag)]
+    assert len(numbers) == 3
+    assert numbers == sorted(set(numbers)), numbers
+    for index in (1, 2, 3):
+        await server.wait_for_line(rf"\bcountdown #\d+ from={start} start", count=index)
+    if server.subprotocol != TRANSPORT_WS:
+        # graphql-transport-ws offered first each time, refused (1002), then graphql-ws
+        offered = server.find_lines(r'\bconnection #\d+ protocol="([^"]*)"')
+        assert [m.group(1) for m in offered] == [TRANSPORT_WS, server.subprotocol] * 3
+
+
+async def test_a_rejected_attempt_is_retried(start_own_server: StartServer) -> None:
+    """The first connection_init after the restart is refused; the next payload is
+    accepted (say, credentials that were refreshed).
+    """
+    server = start_own_server()
+    events = EventLog()
+    tag = marker()
+    made = itertools.count()
+
+    def init_payload() -> dict[str, Any]:
+        return {"tag": tag, "reject": next(made) == 1}
+
+    transport = transport_for(server, events, outlasting_policy(), init_payload)
+    start = 1000
+    values: list[int] = []
+
+    async def consume(session: Any) -> None:
+        stream = subscribe(session, COUNTDOWN, variables={"from": start, "delay": ITEM_DELAY_MS})
+        async for result in stream:
+            values.append(result["countdown"])
+            if len(values) == 2:
+                await restart(server, events)
+            if values.count(start) == 2 and values[-1] == start - 2:
+                break
+
+    async with Client(transport=transport) as session:
+        await asyncio.wait_for(consume(session), scaled_timeout(30))
+
+    _, new = runs(values, start)
+    assert new == [start, start - 1, start - 2]
+    (gap,) = read_gaps(events.events, server.subprotocol)
+    check_lost(gap, None)
+    *unreachable, rejected = gap.failures
+    check_unreachable(unreachable)
+    if server.subprotocol == TRANSPORT_WS:
+        # graphql-ws closes 4403 Forbidden
+        assert isinstance(rejected.error, TransportConnectionClosed), rejected
+        assert rejected.code == 4403, rejected
+    else:
+        # subscriptions-transport-ws sends connection_error, then closes
+        assert isinstance(rejected.error, ConnectionRejectedError), rejected
+        assert "Connection rejected by the server (reject=true)" in str(rejected.error)
+    assert gap.resubscribed.count == 1
+    await server.wait_for_line(r"\brejected #\d+")
+    assert [payload["reject"] for payload in init_payloads(server, tag)] == [False, True, False]
+
+
+async def test_close_during_the_gap(start_own_server: StartServer) -> None:
+    """Leaving the session while the server is down: no further attempt, the running
+    subscription ends as a close() ends it, the transport is closed.
+    """
+    server = start_own_server()
+    events = EventLog()
+    transport = transport_for(server, events, outlasting_policy(), {"tag": marker()})
+    start = 1000
+    values: list[int] = []
+    running = asyncio.Event()
+
+    async def consume(session: Any) -> None:
+        stream = subscribe(session, COUNTDOWN, variables={"from": start, "delay": ITEM_DELAY_MS})
+        async for result in stream:
+            values.append(result["countdown"])
+            running.set()
+
+    async with Client(transport=transport) as session:
+        consumer = asyncio.ensure_future(consume(session))
+        try:
+            await asyncio.wait_for(running.wait(), scaled_timeout(10))
+            await stop(server)
+            await events.attempt_failed()
+            assert transport.state is State.RECONNECTING
+        except BaseException:
+            consumer.cancel()
+            raise
+    assert transport.state is State.CLOSED
+    # the subscription ended without an error, after what it had received
+    await asyncio.wait_for(consumer, scaled_timeout(5))
+    assert runs(values, start) == [values]
+    seen = events.events
+    assert seen[-1] == Closed(None), seen
+    last_attempt = max(i for i, event in enumerate(seen) if isinstance(event, Connecting))
+    # the close cut the last attempt short, or the wait after it
+    assert [type(event) for event in seen[last_attempt:]] in (
+        [Connecting, Closed],
+        [Connecting, Disconnected, Retrying, Closed],
+    ), seen
+
+
+def test_sync_client_across_a_restart(
+    start_own_server: StartServer, sync_loop: asyncio.AbstractEventLoop
+) -> None:
+    """gql's sync Client: the loop runs only while the consumer asks for the next result,
+    so the loss is seen after the restart, and the first attempt succeeds.
+    """
+    server = start_own_server()
+    events = EventLog()
+    tag = marker()
+    client = Client(transport=transport_for(server, events, outlasting_policy(), {"tag": tag}))
+    start = 1000
+    values: list[int] = []
+    stream = cast(
+        "Generator[dict[str, Any], None, None]",
+        subscribe_sync(client, COUNTDOWN, variables={"from": start, "delay": ITEM_DELAY_MS}),
+    )
+    with contextlib.closing(stream):  # gql closes the transport as the generator closes
+        for result in stream:
+            values.append(result["countdown"])
+            if len(values) == 3:
+                port = server.port
+                server.stop()
+                server.start(port)
+            if values.count(start) == 2 and values[-1] == start - 2:
+                break
+    # gql left the close it began running on its loop: let it finish
+    sync_loop.run_until_complete(events.wait_for(Closed))
+    old, new = runs(values, start)
+    assert len(old) >= 3
+    assert new == [start, start - 1, start - 2]
+    (gap,) = read_gaps(events.events, server.subprotocol)
+    check_lost(gap, None)
+    assert gap.failures == []
+    assert gap.resubscribed.count == 1
+    assert len(init_payloads(server, tag)) == 2
+    assert not sync_loop.is_closed()
+
+
+# -- the server freezes ------------------------------------------------------------------
+
+
+async def test_a_frozen_server_is_given_up_and_reconnected(start_own_server: StartServer) -> None:
+    """The server process is frozen (SIGSTOP): nothing arrives, so keep_alive_timeout
+    ends the connection (HeartbeatTimeoutError), and the attempts' upgrades go
+    unanswered (ConnectTimeoutError); both are retried.  Once the server runs
+    again (SIGCONT) the subscription is sent again on a new connection, and the
+    server, which did not restart, stops the one of the old connection.
+    """
+    server = start_own_server()
+    events = EventLog()
+    tag = marker()
+    transport = transport_for(
+        server,
+        events,
+        outlasting_policy(),
+        {"tag": tag},
+        keep_alive_timeout=scaled_timeout(0.3),
+        connect_timeout=scaled_timeout(0.3),
+    )
+    start = 1000
+    values: list[int] = []
+
+    async def consume(session: Any) -> None:
+        stream = subscribe(session, COUNTDOWN, variables={"from": start, "delay": ITEM_DELAY_MS})
+        async for result in stream:
+            values.append(result["countdown"])
+            if len(values) == 3:
+                server.pause()
+                try:
+                    lost = await events.wait_for(Disconnected)
+                    assert isinstance(lost.error, HeartbeatTimeoutError), lost
+                    await events.wait_for(
+                        Disconnected, lambda e: isinstance(e.error, ConnectTimeoutError)
+                    )
+                finally:
+                    server.resume()
+                await events.wait_for(Resubscribed)
+            if values.count(start) == 2 and values[-1] == start - 2:
+                break
+
+    try:
+        async with Client(transport=transport) as session:
+            await asyncio.wait_for(consume(session), scaled_timeout(30))
+    finally:
+        server.resume()
+
+    old, new = runs(values, start)
+    assert len(old) >= 3
+    assert new == [start, start - 1, start - 2]
+    (gap,) = read_gaps(events.events, server.subprotocol)
+    assert isinstance(gap.lost.error, HeartbeatTimeoutError), gap.lost
+    assert (gap.lost.code, gap.lost.reason) == (None, ""), gap.lost
+    assert gap.failures, "no attempt failed while the server was frozen"
+    for failed in gap.failures:
+        assert isinstance(failed.error, ConnectTimeoutError), failed
+        assert isinstance(failed.error, asyncio.TimeoutError), failed
+    assert gap.resubscribed.count == 1
+    # one process all along: the old connection's countdown was stopped once it ran again
+    first, second = (int(m.group(1)) for m in server.find_lines(rf"\binit #(\d+) params=.*{tag}"))
+    assert first < second
+    await server.wait_for_line(rf"\bcountdown #{first} from={start} end items=\d+ stopped")
+    await server.wait_for_line(rf"\bcountdown #{second} from={start} end items=\d+ stopped")
+    assert len(server.find_lines(r"\blistening url=")) == 1
+
+
+# the npm graphql-ws server alone: what is at fault is not the subprotocol
+@pytest.mark.parametrize("start_own_server", ["graphql-ws"], indirect=True)
+async def test_the_first_attempt_does_not_wait_for_the_dead_connection(
+    start_own_server: StartServer,
+) -> None:
+    server = start_own_server()
+    events = EventLog()
+    transport = transport_for(
+        server,
+        events,
+        outlasting_policy(),
+        {"tag": marker()},
+        keep_alive_timeout=scaled_timeout(0.3),
+        close_timeout=scaled_timeout(4),
+    )
+    async with Client(transport=transport) as session:
+        stream = subscribe(session, COUNTDOWN, variables={"from": 1000, "delay": ITEM_DELAY_MS})
+        try:
+            async for _ in stream:
+                server.pause()
+                lost = await events.wait_for(Disconnected)
+                assert isinstance(lost.error, HeartbeatTimeoutError), lost
+                # the policy's wait (RETRY_WAIT) and the attempt, not close_timeout first
+                await events.wait_for(
+                    Connecting, lambda e: e.attempt == 1, timeout=scaled_timeout(0.75)
+                )
+                break
+        finally:
+            server.resume()
+
+
+# -- the server does not come back -----------------------------------------------------
+
+
+async def test_attempts_run_out_while_the_server_stays_down(
+    start_own_server: StartServer,
+) -> None:
+    server = start_own_server()
+    events = EventLog()
+    wait = 0.05
+    policy = RetryPolicy(attempts=3, wait=lambda n: wait)
+    transport = transport_for(server, events, policy, {"tag": marker()})
+    start = 1000
+    values: list[int] = []
+
+    async def consume(session: Any) -> None:
+        stream = subscribe(session, COUNTDOWN, variables={"from": start, "delay": ITEM_DELAY_MS})
+        async for result in stream:
+            values.append(result["countdown"])
+            if len(values) == 2:
+                await stop(server)
+
+    with pytest.raises(TransportConnectionFailed) as caught:
+        async with Client(transport=transport) as session:
+            await asyncio.wait_for(consume(session), scaled_timeout(30))
+
+    error = caught.value
+    if GQL_MAJOR >= 4:
+        assert isinstance(error, gql_exceptions.TransportConnectionFailed)
+    # the error of the last attempt, after every value received before the loss
+    assert isinstance(error, ServerUnreachableError), repr(error)
+    assert runs(values, start) == [values]
+    assert len(values) >= 2
+
+    seen = events.events
+    assert [type(event) for event in seen] == [
+        Connecting,
+        Connected,
+        Disconnected,
+        *[Retrying, Connecting, Disconnected] * 3,
+        Closed,
+    ], seen
+    lost = seen[2]
+    assert isinstance(lost, Disconnected)
+    assert isinstance(lost.error, TransportConnectionClosed), lost
+    assert (lost.code, lost.will_retry) == (None, True), lost
+    previous: Exception = lost.error
+    for attempt in (1, 2, 3):
+        retrying, connecting, failed = seen[3 * attempt : 3 * attempt + 3]
+        assert retrying == Retrying(attempt, wait, previous), retrying
+        assert connecting == Connecting(attempt), connecting
+        assert isinstance(failed, Disconnected)
+        assert isinstance(failed.error, ServerUnreachableError), failed
+        # the third failure is the last: no fourth attempt
+        assert failed.will_retry is (attempt < 3), failed
+        previous = failed.error
+    assert previous is error
+    assert seen[-1] == Closed(error)
+    assert transport.state is State.CLOSED
+    assert transport.close_exception is error
+
+
+@pytest.mark.parametrize("code", [4500, 4400])
+async def test_a_fatal_close_code_is_not_retried(start_own_server: StartServer, code: int) -> None:
+    server = start_own_server(restart_env(code))
+    events = EventLog()
+    transport = transport_for(server, events, outlasting_policy(), {"tag": marker()})
+    start = 1000
+    values: list[int] = []
+
+    async def consume(session: Any) -> None:
+        stream = subscribe(session, COUNTDOWN, variables={"from": start, "delay": ITEM_DELAY_MS})
+        async for result in stream:
+            values.append(result["countdown"])
+            if len(values) == 2:
+                await stop(server)
+
+    with pytest.raises(CLOSED_BY_SERVER) as caught:
+        async with Client(transport=transport) as session:
+            await asyncio.wait_for(consume(session), scaled_timeout(30))
+
+    error = caught.value
+    assert isinstance(error, TransportConnectionClosed), repr(error)
+    assert (error.code, error.reason, error.retryable) == (code, GOODBYE_REASON, False)
+    assert str(code) in str(error)
+    assert runs(values, start) == [values]
+    seen = events.events
+    assert [type(event) for event in seen] == [Connecting, Connected, Disconnected, Closed], seen
+    assert seen[2] == Disconnected(error, code, GOODBYE_REASON, False)
+    assert seen[3] == Closed(error)
