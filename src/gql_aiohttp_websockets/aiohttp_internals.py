@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aiohttp.client_ws import ClientWebSocketResponse
 
-__all__ = ["connection_key", "connection_transport", "parsed_frames", "response_headers"]
+__all__ = [
+    "connection_key",
+    "connection_transport",
+    "parsed_frames",
+    "release_response",
+    "response_headers",
+]
 
 
 def response_headers(websocket: ClientWebSocketResponse[bool]) -> dict[str, str]:
@@ -34,6 +40,18 @@ def connection_transport(websocket: ClientWebSocketResponse[bool]) -> asyncio.Ba
     connection = getattr(getattr(websocket, "_response", None), "connection", None)
     transport = getattr(connection, "transport", None)
     return transport if isinstance(transport, asyncio.BaseTransport) else None
+
+
+def release_response(websocket: ClientWebSocketResponse[bool]) -> None:
+    """Close the handshake response, which aiohttp's ``close()`` skips when cut short.
+
+    Its ``close()`` cancelled while it waits for the server's close frame
+    leaves ``websocket._response`` open (a ``ResourceWarning`` when collected).
+    Closing it again is harmless.
+    """
+    response = getattr(websocket, "_response", None)
+    if response is not None:
+        response.close()
 
 
 def parsed_frames(websocket: ClientWebSocketResponse[bool]) -> Sized | None:

@@ -24,7 +24,7 @@ from gql.transport.exceptions import TransportProtocolError
 from graphql import ExecutionResult
 
 from .aiohttp_errors import HANDSHAKE_ERRORS, SEND_ERRORS, frame_error, handshake_error, send_error
-from .aiohttp_internals import connection_transport, response_headers
+from .aiohttp_internals import connection_transport, release_response, response_headers
 from .close_codes import CloseCode
 from .exceptions import (
     AckTimeoutError,
@@ -457,8 +457,10 @@ class Connection:
         except (Exception, asyncio.TimeoutError):
             log.debug("closing the websocket failed; cutting the connection", exc_info=True)
             self._cut()
+            release_response(websocket)
         except asyncio.CancelledError:
             self._cut()
+            release_response(websocket)
             raise
 
     def _close_transport(self) -> None:
