@@ -31,11 +31,10 @@ from .exceptions import (
     ConnectionFailedBase,
     ConnectionRejectedError,
     ConnectTimeoutError,
-    HeartbeatTimeoutError,
 )
 from .flow_control import Overflow, Pressure
 from .handshake import negotiated_subprotocol, ws_connect_kwargs
-from .heartbeats import keep_alive_watchdog, ping_timer
+from .heartbeats import close_wait, keep_alive_watchdog, ping_timer
 from .lifecycle import CONNECTION_MOVES, ConnectionState, Lifecycle
 from .listener_queue import ListenerQueue, wait_until_ended
 from .protocols import Ack, ConnectionRejected, ProtocolHandler, get_protocol
@@ -131,8 +130,6 @@ class Connection:
         self._receive_task: asyncio.Task[None] | None = None
         self._timers: list[asyncio.Task[None]] = []
         self._pressure = Pressure()
-        # Stops of operations whose queue overflowed, being sent.
-        self._stops: set[asyncio.Task[None]] = set()
 
     @property
     def state(self) -> ConnectionState:
@@ -358,9 +355,8 @@ class Connection:
             return
         # FAIL: the consumer gets the error; the server is told to stop.
         if self._lifecycle.state is ConnectionState.OPEN:
-            task = asyncio.ensure_future(self._stop_quietly(queue.query_id))
-            self._stops.add(task)
-            task.add_done_callback(self._stops.discard)
+            # Awaited on close with the timers.
+            self._start_timer(self._stop_quietly(queue.query_id))
 
     async def _stop_quietly(self, op_id: int) -> None:
         try:
@@ -406,7 +402,6 @@ class Connection:
         self._pressure.stop()
         try:
             timers, self._timers = self._timers, []
-            timers.extend(self._stops)
             for timer in timers:
                 timer.cancel()
             if timers:
@@ -431,12 +426,12 @@ class Connection:
             # Closing while the receive loop waits wakes it (it returns in the
             # CLOSING state) and lets aiohttp wait websocket_close_timeout for
             # the server's close frame; the timeout bounds the whole.
-            if isinstance(self.error, HeartbeatTimeoutError):
-                # The server stopped answering: waiting for its close frame
-                # would only sit out the timeout (and delay a reconnect).
-                self._cut()
             if websocket is not None:
-                await self._close_websocket(websocket, remaining())
+                settings = self.settings
+                wait = close_wait(
+                    self.error, remaining(), settings.pong_timeout, settings.keep_alive_timeout
+                )
+                await self._close_websocket(websocket, wait)
             self._close_transport()
             receive_task, self._receive_task = self._receive_task, None
             if receive_task is not None and not receive_task.done():
