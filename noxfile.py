@@ -229,3 +229,13 @@ def bench(session: nox.Session) -> None:
     """Benchmark against gql's transports (`-- --quick` for a short run, `-- --json PATH`)."""
     session.install("-e", ".[orjson]", "gql[aiohttp,websockets]>=4,<5")
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """Soak the transport for minutes (`-- 5`; 1 by default; other arguments go to soak/run.py)."""
+    session.install("-e", ".", GQL_4)
+    args = list(session.posargs)
+    if args and not args[0].startswith("-"):
+        args[:1] = ["--minutes", args[0]]
+    session.run("python", "soak/run.py", *args)

@@ -152,7 +152,7 @@ class Session:
 
     def start_operation(self, op_id: Hashable, request: OperationRequest) -> None:
         """Run an operation in its own task, under ``op_id``."""
-        task = self._spawn(self._operate(op_id, request))
+        task = self._spawn(lambda: self._operate(op_id, request))
         self._operations[op_id] = task
 
     def stop_operation(self, op_id: Hashable) -> bool:
@@ -175,7 +175,7 @@ class Session:
                 await asyncio.sleep(interval)
                 await action()
 
-        self._spawn(repeat())
+        self._spawn(repeat)
 
     def call_later(self, delay: float, action: Callable[[], Awaitable[None]]) -> None:
         """Call ``action`` once after ``delay`` seconds unless the connection ended."""
@@ -184,7 +184,7 @@ class Session:
             await asyncio.sleep(delay)
             await action()
 
-        self._spawn(once())
+        self._spawn(once)
 
     async def send_result(self, op_id: Hashable, result: dict[str, Any]) -> None:
         """Send one execution result (``next`` / ``data``)."""
@@ -206,15 +206,17 @@ class Session:
         """React to a bug in the server itself (after it was reported)."""
         await self.wire.close(1011, "Internal server error")
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(self._guarded(coroutine))
+    def _spawn(self, work: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
+        # The coroutine is made inside the task: a task cancelled before its
+        # first step (the connection ended at once) leaves none un-awaited.
+        task = asyncio.get_running_loop().create_task(self._guarded(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _guarded(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    async def _guarded(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         try:
-            await coroutine
+            await work()
         except asyncio.CancelledError:
             raise
         except Exception as error:
