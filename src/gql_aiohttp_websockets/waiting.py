@@ -25,7 +25,28 @@ else:
 
     async def within(awaitable: Awaitable[_T], timeout: float | None) -> _T:
         """Await ``awaitable`` for at most ``timeout`` seconds (``None``: no limit)."""
-        return await asyncio.wait_for(awaitable, timeout)
+        # Not wait_for: on 3.10 it swallows a cancellation that arrives as the
+        # awaitable completes (CPython gh-86296), and a timer that pings in a
+        # loop then never stops.  Awaiting the task itself keeps the cancel.
+        if timeout is None:
+            return await awaitable
+        task = asyncio.ensure_future(awaitable)
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            task.cancel()
+
+        handle = asyncio.get_running_loop().call_later(max(timeout, 0.0), expire)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if expired and task.cancelled():
+                raise asyncio.TimeoutError from None
+            raise
+        finally:
+            handle.cancel()
 
 
 async def shielded(cleanup: Coroutine[Any, Any, None]) -> None:

@@ -198,6 +198,7 @@ async def test_a_fatal_close_code_fails_the_subscription(
     assert ticks.error.code == code
     assert ticks.error.reason == "fatal"
     assert len(server.connections) == 1
+    await events.wait_for(Closed)
     assert events.kinds()[-2:] == ["Disconnected", "Closed"]
     assert not events.of(Disconnected)[0].will_retry
     assert events.of(Closed)[0].error is ticks.error
