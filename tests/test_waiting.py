@@ -63,3 +63,19 @@ async def test_waiters_are_released_together_and_a_cancelled_one_harms_none() ->
     await bounded(second)
     assert first.cancelled()
     waiters.release()  # nothing left to release: harmless
+
+
+async def test_a_cancel_arriving_as_the_awaitable_completes_is_kept() -> None:
+    # Python 3.10's wait_for returned the result and dropped such a cancel.
+    done = asyncio.get_running_loop().create_future()
+
+    async def complete_then_wait() -> None:
+        await within(done, 5)
+        await asyncio.get_running_loop().create_future()
+
+    task = asyncio.ensure_future(complete_then_wait())
+    await asyncio.sleep(0)
+    done.set_result(None)
+    task.cancel()
+    await asyncio.wait([task], timeout=5)
+    assert task.cancelled()
