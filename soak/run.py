@@ -8,12 +8,13 @@ One ``AIOHTTPWebsocketsTransport`` with ``reconnect=RetryPolicy(attempts=None)``
 carries ``--workers`` (1000) subscription loops to the package's own
 ``GraphQLWebsocketServer``.  Each loop opens ``ticks``, consumes a random
 number of results, leaves (``break``, or ``aclosing()`` for half of them),
-and opens again; one in ten lets a short stream complete by itself instead;
-one in ten is a slow consumer, sleeping after each result of a stream that
-outpaces it, so that its queue grows until it leaves.  Every 2-6 s the server
-drops every TCP connection, closes them with 1001 or 1012, or refuses the
-next upgrade with 503 and then drops (so that an attempt fails before one
-succeeds).
+and opens again; one stream in ten is short and completes by itself instead.
+One loop in ten is a slow consumer, sleeping after each result of a stream
+that outpaces it, so that its queue grows until it leaves; one in fifty holds
+a single subscription for the whole run, across every reconnection.  Every
+2-6 s the server drops every TCP connection, closes them with 1001 or 1012,
+or refuses the next upgrade with 503 and then drops (so that an attempt
+fails before one succeeds).
 
 Every ``--interval`` seconds a row is printed: the client's RSS and its
 growth since warm-up, the server's RSS, asyncio tasks, open operations,
@@ -43,15 +44,16 @@ Pass, all of:
   generators left by ``break``), nor ends more than that apart from it;
 - after warm-up the client's RSS never exceeds the one at the end of warm-up
   by more than ``RSS_BOUND_MB`` (4 MB, 8 % of it).  Measured on this load
-  (Python 3.11, two cores): the client settles at about 50 MB; with old
-  connections released as they should be (see below) it then gains 0.6-1 MB in
-  the next 50 s and levels off at +1.4 MB for the rest of a 3-minute run.
-  4 MB is about three times that.  In the 48 s after the warm-up of CI's 60 s
-  it is crossed by any leak of 80 KB/s or more: about 1 KB per subscription
-  opened (a generator frame or a queue each), or one result in ten; the slower
-  leaks need the longer runs (``--minutes 3`` and up): the transport as it is
-  at this writing keeps every ``Connection`` that a still running subscription
-  was opened on, and grows by about 1.9 MB a minute here, linearly;
+  (Python 3.11, two cores, about 900 results and 80 subscriptions a second):
+  the client settles at about 50 MB; with a transport that lets go of its old
+  connections it then gains 0.6-1 MB in the next 50 s and levels off at
+  +1.4 MB for the rest of a 3-minute run.  4 MB is about three times that.
+  In the 48 s after the warm-up of CI's 60 s it is crossed by any leak of
+  80 KB/s or more: about 1 KB per subscription opened (its generator frame,
+  its queue), or 90 B per result received (its frame's text); slower leaks
+  need the longer runs (``--minutes 3`` and up).  A transport whose
+  subscriptions each keep alive the connection they were opened on grows by
+  about 1.9 MB a minute here, linearly, and fails a 3-minute run;
 - at least one reconnection, and results received in every sampling interval
   after warm-up; no loop without a result for ``STALL_SECONDS``;
 - at the end every loop leaves within ``STOP_TIMEOUT``, ``close()`` returns
