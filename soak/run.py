@@ -112,7 +112,7 @@ HERE = Path(__file__).resolve().parent
 RSS_BOUND_MB = 4.0
 #: Tasks allowed above the count at the end of warm-up (see the module docstring).
 TASK_SLACK = 40
-#: A loop that received nothing for this long is stalled (streams emit at least every 0.5 s).
+#: A loop that received nothing for this long is stalled (the slowest stream emits every 2 s).
 STALL_SECONDS = 15.0
 #: Seconds the loops have to leave once told to stop (the slowest waits 2 s for a result).
 STOP_TIMEOUT = 5.0

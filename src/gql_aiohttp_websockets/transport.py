@@ -255,10 +255,19 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             # life of the subscription: a connection may hold thousands of them.
             frame = connection.start_frame(op_id, payload)
             del payload
-            await connection.send(frame)
+            try:
+                await connection.send(frame)
+            except ConnectionFailedBase:
+                # Lost as it was sent: with reconnect= on, the subscription
+                # is sent again on the new connection like the others.
+                if listener.payload is None:
+                    raise
             del frame
-            # The connection's one bound method: nothing allocated per operation.
+            # The connection's one bound method: nothing allocated per
+            # operation.  The connection itself is not kept: after a
+            # reconnect, a running subscription must not hold the lost one.
             decode = connection.decode_result
+            del connection
             assert decode is not None
             while True:
                 ready = listener.take_ready()

@@ -7,6 +7,7 @@ records), never on the clock; retry waits are tiny so that the gap is short.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ from gql_aiohttp_websockets import (
     TransportEvent,
     UpgradeRefusedError,
 )
+from gql_aiohttp_websockets.connection import Connection
 from gql_aiohttp_websockets.testing import (
     GraphQLWebsocketServer,
     ScriptedWebsocketServer,
@@ -649,3 +651,49 @@ async def test_reconnect_set_after_construction_is_read_at_connect(
     await ticks.wait_for_restart()
     assert events.of(Resubscribed)[0].count == 1
     await ticks.stop()
+
+
+async def test_running_subscriptions_do_not_keep_lost_connections(
+    server: GraphQLWebsocketServer, make_transport: MakeTransport
+) -> None:
+    events = Events()
+    transport = make_transport(server.url, reconnect=QUICK, on_event=events)
+    await within(transport.connect())
+    running = []
+    for round_ in range(1, 6):
+        ticks = Ticks(transport)
+        await ticks.wait_for(1)
+        running.append(ticks)
+        server.drop_connections()
+        await events.wait_for(Resubscribed, round_)
+    for ticks in running:
+        await ticks.wait_for(len(ticks.values) + 1)
+    gc.collect()
+    alive = [item for item in gc.get_objects() if isinstance(item, Connection)]
+    assert len(alive) == 1
+    for ticks in running:
+        await ticks.stop()
+
+
+async def test_a_subscription_sent_as_the_connection_goes_is_carried_over(
+    server: GraphQLWebsocketServer, make_transport: MakeTransport
+) -> None:
+    failed = 0
+    for _ in range(20):
+        events = Events()
+        transport = make_transport(server.url, reconnect=QUICK, on_event=events)
+        await within(transport.connect())
+        server.drop_connections()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        try:
+            results = [
+                item.data
+                async for item in transport.subscribe(doc("subscription { ticks(count: 3) }"))
+            ]
+        except TransportConnectionFailed:
+            failed += 1
+        else:
+            assert results == [{"ticks": 0}, {"ticks": 1}, {"ticks": 2}]
+        await within(transport.close())
+    assert failed == 0
