@@ -255,13 +255,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             # life of the subscription: a connection may hold thousands of them.
             frame = connection.start_frame(op_id, payload)
             del payload
-            try:
-                await connection.send(frame)
-            except ConnectionFailedBase:
-                # Lost as it was sent: with reconnect= on, the subscription
-                # is sent again on the new connection like the others.
-                if listener.payload is None:
-                    raise
+            await self._send_start(connection, frame)
             del frame
             # The connection's one bound method: nothing allocated per
             # operation.  The connection itself is not kept: after a
@@ -343,10 +337,21 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         listener = self._register(connection, False)
         op_id = listener.query_id
         try:
-            await connection.send(connection.start_frame(op_id, payload))
+            await self._send_start(connection, connection.start_frame(op_id, payload))
             return await listener.first()
         finally:
             self._forget(listener)
+
+    async def _send_start(self, connection: Connection, frame: str) -> None:
+        try:
+            await connection.send(frame)
+        except ConnectionFailedBase:
+            # The connection is going.  With reconnect= on, its end decides
+            # what the operation gets, as for those already running: sent
+            # again (a subscription) or ConnectionInterrupted (an execute).
+            # (A websocket set to None, as gql's tests do, never ends: raise.)
+            if self._supervisor.reconnector is None or connection.websocket is None:
+                raise
 
     def _forget(self, listener: ListenerQueue) -> None:
         # The operation ended: its consumer has left, whatever the reason.

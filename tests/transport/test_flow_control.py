@@ -26,6 +26,18 @@ COMPLETE = "complete"
 BARRIER = doc("{ barrier }")
 
 
+class HeldBack(logging.Handler):
+    """Set ``event`` when the connection logs that a full queue holds reading back."""
+
+    def __init__(self, event: asyncio.Event) -> None:
+        super().__init__()
+        self.event = event
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == "a full queue holds reading back":
+            self.event.set()
+
+
 def result(subprotocol: str, op_id: str, n: int) -> dict[str, Any]:
     return {"type": NEXT[subprotocol], "id": op_id, "payload": {"data": {"n": n}}}
 
@@ -121,11 +133,6 @@ async def test_backpressure_holds_reading_back_and_loses_nothing(
 ) -> None:
     held_back = asyncio.Event()
 
-    class Spot(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.getMessage() == "a full queue holds reading back":
-                held_back.set()
-
     async def script(conn: Any) -> None:
         await conn.accept_init()
         stream = await conn.expect(START[subprotocol])
@@ -137,7 +144,7 @@ async def test_backpressure_holds_reading_back_and_loses_nothing(
         await answer_barrier(conn, subprotocol)
         await conn.wait_closed(scaled_timeout(10))
 
-    spot = Spot()
+    spot = HeldBack(held_back)
     logger = logging.getLogger("gql_aiohttp_websockets.connection")
     logger.addHandler(spot)
     try:
@@ -239,11 +246,6 @@ async def test_a_pong_held_back_with_the_results_does_not_fail_the_connection(
     subprotocol = "graphql-transport-ws"
     held_back = asyncio.Event()
 
-    class Spot(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.getMessage() == "a full queue holds reading back":
-                held_back.set()
-
     async def script(conn: Any) -> None:
         await conn.accept_init()
         stream = await conn.expect(START[subprotocol])
@@ -255,7 +257,7 @@ async def test_a_pong_held_back_with_the_results_does_not_fail_the_connection(
             if message["type"] == "ping":
                 await conn.send_json({"type": "pong"})
 
-    spot = Spot()
+    spot = HeldBack(held_back)
     logger = logging.getLogger("gql_aiohttp_websockets.connection")
     logger.addHandler(spot)
     previous = logger.level

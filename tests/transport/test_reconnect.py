@@ -697,3 +697,23 @@ async def test_a_subscription_sent_as_the_connection_goes_is_carried_over(
             assert results == [{"ticks": 0}, {"ticks": 1}, {"ticks": 2}]
         await within(transport.close())
     assert failed == 0
+
+
+async def test_an_execute_sent_as_the_connection_goes_is_interrupted(
+    server: GraphQLWebsocketServer, make_transport: MakeTransport
+) -> None:
+    for _ in range(20):
+        transport = make_transport(server.url, reconnect=QUICK)
+        await within(transport.connect())
+        server.drop_connections()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        # Never a TransportConnectionFailed, which gql 4's reconnecting
+        # session would answer by closing the transport.
+        try:
+            result = await within(transport.execute(HELLO))
+        except ConnectionInterrupted:
+            pass
+        else:
+            assert result.data == {"hello": "Hello world!"}
+        await within(transport.close())
