@@ -467,6 +467,8 @@ async def test_a_drop_during_init_is_retried(make_transport: MakeTransport) -> N
         assert isinstance(during_init.error, TransportConnectionClosed)
         assert "connection_ack" in str(during_init.error)
         assert during_init.will_retry
+        # Resubscribed is emitted once the frame is sent; the server records it on arrival.
+        await within(server.connections[2].wait_for_type("subscribe"))
         assert server.connections[2].started_operations == ["1"]
         pending.cancel()
         await asyncio.gather(pending, return_exceptions=True)
