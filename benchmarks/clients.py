@@ -5,9 +5,13 @@ subscription keeps its payload for a re-subscribe), ``gql-aiohttp`` and
 ``gql-websockets`` are gql-style
 transports used exactly as an application would (``transport.subscribe`` /
 ``execute`` with a ``GraphQLRequest`` built from a document parsed once, or
-through ``gql.Client``).  ``raw-aiohttp`` is the floor: an aiohttp websocket that
+through ``gql.Client``).  ``raw-aiohttp-dispatch`` (``dispatch_floor.py``) is
+the floor plus the hand-over from one reader task to each operation's
+consumer.  ``raw-aiohttp`` is the floor: an aiohttp websocket that
 ``json.loads`` each frame and looks at its ``type``, nothing more; where several
 operations run at once it reads them all in one loop instead of dispatching.
+Every client speaks the subprotocol it is built for (``graphql-transport-ws``
+or the legacy ``graphql-ws``).
 
 Libraries are imported when a client is built, so a missing one makes that
 client skip with its ImportError instead of breaking the others.
@@ -22,7 +26,15 @@ import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from payloads import STREAM_QUERY, SUBPROTOCOL, TINY_QUERY, stream_variables
+from payloads import (
+    DIALECTS,
+    IDLE_QUERY,
+    IDLE_RESULT,
+    STREAM_QUERY,
+    SUBPROTOCOL,
+    TINY_QUERY,
+    stream_variables,
+)
 
 __all__ = ["CLIENT_NAMES", "BenchClient", "client_factory"]
 
@@ -33,6 +45,7 @@ CLIENT_NAMES = (
     "gql-aiohttp",
     "gql-websockets",
     "raw-aiohttp",
+    "raw-aiohttp-dispatch",
 )
 
 
@@ -57,6 +70,12 @@ class BenchClient(Protocol):
     async def execute_batch(self, size: int) -> None:
         """Execute the tiny query ``size`` times concurrently."""
 
+    async def open_idle(self, count: int) -> None:
+        """Start ``count`` idle subscriptions; return once each has its first result."""
+
+    async def close_idle(self) -> None:
+        """Stop the idle subscriptions."""
+
 
 class TransportClient:
     """A gql-style async transport, bare or wrapped in ``gql.Client``.
@@ -75,9 +94,11 @@ class TransportClient:
         # Parsed once per process, as an application does: parsing is not part
         # of any workload (workload 5 builds a fresh client per cycle).
         self._stream_document, self._tiny = _parsed_documents()
+        self._idle_document = _idle_document()
         self._transport: Any = None
         self._client: Any = None
         self._session: Any = None
+        self._idle: list[asyncio.Task[None]] = []
 
     async def open(self) -> None:
         self._transport = self._make_transport()
@@ -123,22 +144,58 @@ class TransportClient:
     async def execute_batch(self, size: int) -> None:
         await asyncio.gather(*(self.execute_tiny() for _ in range(size)))
 
+    async def open_idle(self, count: int) -> None:
+        ready = asyncio.get_running_loop().create_future()
+        request = self._request_type(self._idle_document)
+        waiting = count
+
+        async def idle() -> None:
+            nonlocal waiting
+            if self._session is not None:
+                results = self._session.subscribe(request)
+            else:
+                results = self._transport.subscribe(request)
+            async for result in results:
+                data = result if self._session is not None else result.data
+                if data != IDLE_RESULT:
+                    raise AssertionError(f"unexpected result {data!r}")
+                waiting -= 1
+                if not waiting and not ready.done():
+                    ready.set_result(None)
+
+        def ended(task: asyncio.Task[None]) -> None:
+            if not ready.done():
+                error = None if task.cancelled() else task.exception()
+                ready.set_exception(AssertionError(f"an idle subscription ended: {error!r}"))
+
+        self._idle = [asyncio.create_task(idle()) for _ in range(count)]
+        for task in self._idle:
+            task.add_done_callback(ended)
+        await ready
+
+    async def close_idle(self) -> None:
+        for task in self._idle:
+            task.cancel()
+        await asyncio.gather(*self._idle, return_exceptions=True)
+        self._idle.clear()
+
 
 class RawAiohttpClient:
     """The floor: aiohttp's websocket client plus ``json.loads`` of each frame."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, subprotocol: str = SUBPROTOCOL) -> None:
         import aiohttp
 
         self._aiohttp = aiohttp
         self._url = url
+        self._dialect = DIALECTS[subprotocol]
         self._session: Any = None
         self._ws: Any = None
         self._next_id = 0
 
     async def open(self) -> None:
         self._session = self._aiohttp.ClientSession()
-        self._ws = await self._session.ws_connect(self._url, protocols=(SUBPROTOCOL,))
+        self._ws = await self._session.ws_connect(self._url, protocols=(self._dialect.subprotocol,))
         await self._ws.send_str('{"type":"connection_init","payload":{}}')
         if (await self._receive())["type"] != "connection_ack":
             raise AssertionError("expected connection_ack")
@@ -160,15 +217,16 @@ class RawAiohttpClient:
         payload: dict[str, Any] = {"query": query}
         if variables is not None:
             payload["variables"] = variables
-        message = {"id": str(self._next_id), "type": "subscribe", "payload": payload}
+        message = {"id": str(self._next_id), "type": self._dialect.start, "payload": payload}
         await self._ws.send_str(json.dumps(message))
 
     async def _drain(self, operations: int) -> int:
         """Read until ``operations`` operations completed; return the ``next`` count."""
         received = 0
+        result_type = self._dialect.result
         while operations:
             kind = (await self._receive())["type"]
-            if kind == "next":
+            if kind == result_type:
                 received += 1
             elif kind == "complete":
                 operations -= 1
@@ -194,6 +252,19 @@ class RawAiohttpClient:
             await self._subscribe(TINY_QUERY, None)
         await self._drain(size)
 
+    async def open_idle(self, count: int) -> None:
+        for _ in range(count):
+            await self._subscribe(IDLE_QUERY, None)
+        result_type = self._dialect.result
+        for _ in range(count):
+            kind = (await self._receive())["type"]
+            if kind != result_type:
+                raise AssertionError(f"unexpected message type {kind!r}")
+
+    async def close_idle(self) -> None:
+        # Closing the connection ends them on the server; nothing runs here.
+        return
+
 
 def _transport_class(name: str) -> Any:
     module_name, _, attribute = {
@@ -215,21 +286,36 @@ def _parsed_documents() -> tuple[Any, Any]:
     return gql(STREAM_QUERY), GraphQLRequest(gql(TINY_QUERY))
 
 
-def client_factory(name: str, url: str, via_client: bool = False) -> Callable[[], BenchClient]:
-    """Return a builder of fresh ``name`` clients for ``url``.
+@functools.cache
+def _idle_document() -> Any:
+    from gql import gql
+
+    return gql(IDLE_QUERY)
+
+
+def client_factory(
+    name: str, url: str, via_client: bool = False, subprotocol: str = SUBPROTOCOL
+) -> Callable[[], BenchClient]:
+    """Return a builder of fresh ``name`` clients for ``url``, speaking ``subprotocol``.
+
+    The floor has no ``gql.Client`` mode: ``via_client`` does not change it.
 
     Raises:
         ImportError: The client's library (or our transport) cannot be imported.
-        ValueError: ``name`` is unknown, or ``via_client`` is asked of the floor.
+        ValueError: ``name`` or ``subprotocol`` is unknown.
     """
+    if subprotocol not in DIALECTS:
+        raise ValueError(f"unknown subprotocol {subprotocol!r}")
     if name == "raw-aiohttp":
-        if via_client:
-            raise ValueError("the raw floor has no gql.Client mode")
-        return lambda: RawAiohttpClient(url)
+        return lambda: RawAiohttpClient(url, subprotocol)
+    if name == "raw-aiohttp-dispatch":
+        from dispatch_floor import DispatchFloorClient
+
+        return lambda: DispatchFloorClient(url, subprotocol)
     if name not in CLIENT_NAMES:
         raise ValueError(f"unknown client {name!r}")
     transport_class = _transport_class("ours" if name.startswith("ours") else name)
-    options: dict[str, Any] = {"subprotocols": [SUBPROTOCOL]}
+    options: dict[str, Any] = {"subprotocols": [subprotocol]}
     if name == "ours-reconnect":
         options["reconnect"] = True
     if name == "ours-orjson":

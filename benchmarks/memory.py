@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
-__all__ = ["PeakRss"]
+__all__ = ["PeakRss", "rss_mb"]
 
 _STATUS = "/proc/self/status"
 _CLEAR_REFS = "/proc/self/clear_refs"
@@ -40,6 +40,12 @@ def _reset_peak() -> bool:
     except OSError:
         return False
     return True
+
+
+def rss_mb() -> float | None:
+    """Return this process's resident memory now, in MB (``None`` off Linux)."""
+    values = _status_kib("VmRSS")
+    return None if values is None else values["VmRSS"] * 1024 / 1e6
 
 
 class PeakRss:

@@ -10,17 +10,25 @@ decoding costs the same for each.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from frames import server_frame
 
 __all__ = [
+    "DIALECTS",
+    "IDLE_QUERY",
+    "IDLE_RESULT",
     "KINDS",
+    "LEGACY",
     "STREAM_QUERY",
     "SUBPROTOCOL",
+    "SUBPROTOCOLS",
     "TINY_QUERY",
     "TINY_RESULT",
+    "TRANSPORT_WS",
+    "Dialect",
     "FrameRing",
     "build_ring",
     "complete_frame",
@@ -29,7 +37,31 @@ __all__ = [
     "stream_variables",
 ]
 
-SUBPROTOCOL = "graphql-transport-ws"
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY = "graphql-ws"
+#: Both subprotocols, in the order the tables show them.
+SUBPROTOCOLS = (TRANSPORT_WS, LEGACY)
+#: The default subprotocol (the sink and anything not told otherwise).
+SUBPROTOCOL = TRANSPORT_WS
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The message types one subprotocol uses where the benchmark needs them."""
+
+    subprotocol: str
+    #: The client's message starting an operation.
+    start: str
+    #: The server's message carrying a result.
+    result: str
+    #: The client's message stopping an operation.
+    stop: str
+
+
+DIALECTS = {
+    TRANSPORT_WS: Dialect(TRANSPORT_WS, start="subscribe", result="next", stop="complete"),
+    LEGACY: Dialect(LEGACY, start="start", result="data", stop="stop"),
+}
 
 #: The subscription every streaming workload sends; the server reads only the variables.
 STREAM_QUERY = (
@@ -38,6 +70,10 @@ STREAM_QUERY = (
 #: The tiny query of the execute and connect workloads: one ``next`` then ``complete``.
 TINY_QUERY = "query Tiny { hello }"
 TINY_RESULT = b'{"data":{"hello":"world"}}'
+#: The subscription of the idle workloads: one result at once, then nothing for an hour.
+#: The package's test server and the Node reference servers all serve it.
+IDLE_QUERY = "subscription Idle { countdown(from: 1, delay_ms: 3600000) }"
+IDLE_RESULT = {"countdown": 1}
 
 #: Message kinds the server can stream: ``small`` ~100 B frames, ``large`` ~10 KB ones.
 KINDS = ("small", "large")
@@ -94,9 +130,10 @@ def payload_ring(kind: str) -> tuple[bytes, ...]:
     return tuple(_compact(build(index)) for index in range(_RING_SIZE[kind]))
 
 
-def next_frame(op_id: str, payload: bytes) -> bytes:
-    """Return the text of a ``next`` message (not yet framed)."""
-    return b'{"type":"next","id":' + _compact(op_id) + b',"payload":' + payload + b"}"
+def next_frame(op_id: str, payload: bytes, result_type: str = "next") -> bytes:
+    """Return the text of a result message (``next``, or legacy ``data``), not yet framed."""
+    head = b'{"type":"' + result_type.encode() + b'","id":'
+    return head + _compact(op_id) + b',"payload":' + payload + b"}"
 
 
 def complete_frame(op_id: str) -> bytes:
@@ -140,7 +177,9 @@ class FrameRing:
         return size + sum(len(frame) for frame in self.frames[:rest])
 
 
-def build_ring(kind: str, op_id: str) -> FrameRing:
+def build_ring(kind: str, op_id: str, result_type: str = "next") -> FrameRing:
     """Encode the frames of a ``kind`` stream for the operation ``op_id``."""
-    frames = tuple(server_frame(next_frame(op_id, payload)) for payload in payload_ring(kind))
+    frames = tuple(
+        server_frame(next_frame(op_id, payload, result_type)) for payload in payload_ring(kind)
+    )
     return FrameRing(frames, server_frame(complete_frame(op_id)))

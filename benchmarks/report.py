@@ -1,7 +1,7 @@
 """Turning raw samples into medians, paired ratios, and the printed tables.
 
-A sample is one runner process: ``{"repeat", "workload", "client", "ok",
-"metrics", "error", "seconds"}``.  Medians are over repeats.  Ratios are
+A sample is one runner process: ``{"repeat", "workload", "subprotocol",
+"client", "ok", "metrics", "error", "seconds"}``.  Medians are over repeats.  Ratios are
 *paired*: within each repeat the client's value is divided by the reference
 client's value from the same repeat (they ran back to back), and the table shows
 the median of those per-repeat ratios, which cancels drift that a ratio of
@@ -22,14 +22,18 @@ __all__ = [
     "Row",
     "format_cpu_share",
     "format_sink",
+    "format_subprotocol_table",
     "format_tables",
     "headline",
     "summarize",
+    "summarize_subprotocols",
 ]
 
 GQL = "gql-aiohttp"
 FLOOR = "raw-aiohttp"
 SINK = "sink"
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY = "graphql-ws"
 Sample = dict[str, Any]
 
 
@@ -42,6 +46,8 @@ class Row:
     metric: str
     unit: str
     higher_is_better: bool
+    #: Whether a ratio to the floor means anything (the floor keeps no state per operation).
+    floor_ratio: bool = True
 
 
 ROWS = (
@@ -57,6 +63,17 @@ ROWS = (
     Row("6 CPU per msg, small (1)", "small", "cpu_us_per_msg", "µs", False),
     Row("6 CPU per msg, small, Client", "small-client", "cpu_us_per_msg", "µs", False),
     Row("6 CPU per msg, ~10 KB (2)", "large", "cpu_us_per_msg", "µs", False),
+    Row("7 idle subs, open all (package)", "idle-package", "open_ms", "ms", False),
+    Row(
+        "7 idle subs, memory (package)",
+        "idle-package",
+        "kb_per_subscription",
+        "KB/sub",
+        False,
+        False,
+    ),
+    Row("7 idle subs, open all (Node)", "idle-node", "open_ms", "ms", False),
+    Row("7 idle subs, memory (Node)", "idle-node", "kb_per_subscription", "KB/sub", False, False),
 )
 
 #: The metric shown in progress lines, by workload.
@@ -68,13 +85,23 @@ headline = {
     "exec-seq": ("p50_us", "µs p50"),
     "exec-batch": ("batch_ms", "ms/batch"),
     "connect": ("median_ms", "ms"),
+    "idle-package": ("open_ms", "ms to open"),
+    "idle-node": ("open_ms", "ms to open"),
 }
 
 
-def _values(samples: list[Sample], workload: str, client: str, metric: str) -> dict[int, float]:
+def _values(
+    samples: list[Sample],
+    workload: str,
+    client: str,
+    metric: str,
+    subprotocol: str | None = None,
+) -> dict[int, float]:
     """Return the metric by repeat for one workload and client (successful samples)."""
     values: dict[int, float] = {}
     for sample in samples:
+        if subprotocol is not None and sample.get("subprotocol", TRANSPORT_WS) != subprotocol:
+            continue
         if sample["ok"] and sample["workload"] == workload and sample["client"] == client:
             value = sample["metrics"].get(metric)
             if isinstance(value, int | float) and not isinstance(value, bool):
@@ -116,6 +143,27 @@ def summarize(samples: list[Sample], clients: list[str]) -> dict[str, Any]:
         "ratios_to_gql_aiohttp": _plain(ratios[GQL]),
         "ratios_to_raw_aiohttp": _plain(ratios[FLOOR]),
     }
+
+
+def summarize_subprotocols(samples: list[Sample], clients: list[str]) -> dict[str, Any]:
+    """Compare the legacy subprotocol with graphql-transport-ws, client by client.
+
+    Returns:
+        ``{workload: {client: {metric: ratio}}}``, each the median of per-repeat
+        ratios legacy / graphql-transport-ws (the two ran in the same repeat);
+        empty unless both subprotocols were measured.
+    """
+    ratios: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for row in ROWS:
+        for client in clients:
+            modern = _values(samples, row.workload, client, row.metric, TRANSPORT_WS)
+            legacy = _values(samples, row.workload, client, row.metric, LEGACY)
+            paired = [
+                value / modern[repeat] for repeat, value in legacy.items() if modern.get(repeat)
+            ]
+            if paired:
+                ratios[row.workload][client][row.metric] = statistics.median(paired)
+    return _plain(ratios)
 
 
 def _plain(nested: Any) -> Any:
@@ -191,12 +239,25 @@ def format_tables(summary: dict[str, Any], clients: list[str], repeats: int) -> 
             (row.label, client): f"{value:.2f}x"
             for row in ROWS
             for client in clients
-            if (value := _lookup(summary[key], row, client)) is not None
+            if (row.floor_ratio or reference != FLOOR)
+            and (value := _lookup(summary[key], row, client)) is not None
         }
         title = f"Ratios to {reference}"
         note = "median of per-repeat ratios, value / reference: >1 is better on ↑ rows, <1 on ↓"
         lines += ["", *_table(title, clients, ratio_cells, note)]
     return lines
+
+
+def format_subprotocol_table(ratios: dict[str, Any], clients: list[str]) -> list[str]:
+    """Render the legacy / graphql-transport-ws ratios."""
+    cells = {
+        (row.label, client): f"{value:.2f}x"
+        for row in ROWS
+        for client in clients
+        if (value := _lookup(ratios, row, client)) is not None
+    }
+    note = "median of per-repeat ratios: >1 is better on ↑ rows, <1 on ↓; 1.00x: no difference"
+    return _table(f"{LEGACY} / {TRANSPORT_WS}, each client", clients, cells, note)
 
 
 def format_sink(samples: list[Sample], summary: dict[str, Any]) -> list[str]:

@@ -3,13 +3,17 @@
     python benchmarks/run.py              # full run: 10 repeats, 7-15 minutes
     python benchmarks/run.py --quick      # smaller counts, one repeat, under a minute
     python benchmarks/run.py --workloads small large --clients ours gql-aiohttp --repeats 3
+    python benchmarks/run.py --subprotocols graphql-ws     # the legacy subprotocol only
 
-Starts the benchmark server in its own process, then runs every (workload,
-client) measurement in a fresh runner process, repeats interleaved (for each
-repeat, for each workload: every client in turn), and prints the machine, the
-server's capacity, a table of medians and tables of ratios to gql's
-AIOHTTPWebsocketsTransport and to the raw aiohttp floor.  All raw samples go to
-a JSON file (``--json``, by default under ``benchmarks/results/``).
+Starts the benchmark server in its own process (and, for the idle workloads,
+the package's own test server and the Node reference servers), then runs every
+(workload, subprotocol, client) measurement in a fresh runner process, repeats
+interleaved (for each repeat, for each workload, for each subprotocol: every
+client in turn), and prints the machine, the server's capacity, for each
+subprotocol a table of medians and tables of ratios to gql's
+AIOHTTPWebsocketsTransport and to the raw aiohttp floor, and the ratios of the
+legacy subprotocol to graphql-transport-ws.  All raw samples go to a JSON file
+(``--json``, by default under ``benchmarks/results/``).
 """
 
 from __future__ import annotations
@@ -20,21 +24,25 @@ import os
 import signal
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from clients import CLIENT_NAMES
 from machine import describe_machine, format_machine
-from processes import HERE, ServerProcess, run_runner
+from payloads import SUBPROTOCOL, SUBPROTOCOLS
+from processes import HERE, ServerProcess, node_server, package_server, run_runner
 from report import (
     FLOOR,
     GQL,
     format_cpu_share,
     format_sink,
+    format_subprotocol_table,
     format_tables,
     format_value,
     headline,
     summarize,
+    summarize_subprotocols,
 )
 from workloads import PARAMS, WORKLOADS
 
@@ -68,6 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workloads", nargs="+", metavar="NAME", help="subset of workloads")
     parser.add_argument("--clients", nargs="+", metavar="NAME", help="subset of clients")
     parser.add_argument(
+        "--subprotocols", nargs="+", metavar="NAME", help="subset of subprotocols (default: both)"
+    )
+    parser.add_argument(
         "--pin", action="store_true", help="pin the server to CPU 0 and the clients to CPU 1"
     )
     parser.add_argument(
@@ -79,6 +90,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.workloads = _names(args.workloads, tuple(WORKLOADS), "workload")
     args.clients = _names(args.clients, CLIENT_NAMES, "client")
+    args.subprotocols = _names(args.subprotocols, SUBPROTOCOLS, "subprotocol")
     if args.repeats is None:
         args.repeats = 1 if args.quick else 10
     if args.repeats < 1:
@@ -109,17 +121,29 @@ def _probe_clients(args: argparse.Namespace, url: str, cpu: int | None) -> dict[
     return skipped
 
 
-def _plan(args: argparse.Namespace, clients: list[str]) -> list[tuple[int, str, str]]:
-    """Every measurement in order: for each repeat, for each workload, each client."""
-    plan: list[tuple[int, str, str]] = []
+Step = tuple[int, str, str, str]
+
+
+def _plan(
+    args: argparse.Namespace, clients: list[str], urls: dict[tuple[str, str], str]
+) -> list[Step]:
+    """Every measurement in order: for each repeat, workload and subprotocol, each client.
+
+    A workload whose server is not running here (``urls`` has no entry) is left out.
+    """
+    plan: list[Step] = []
     for repeat in range(args.repeats):
         for workload in args.workloads:
-            if workload in SINK_WORKLOADS:
-                plan.append((repeat, workload, SINK))
-            for client in clients:
-                if client == FLOOR and WORKLOADS[workload].via_client:
+            server = WORKLOADS[workload].server
+            if workload in SINK_WORKLOADS and SUBPROTOCOL in args.subprotocols:
+                plan.append((repeat, workload, SUBPROTOCOL, SINK))
+            for subprotocol in args.subprotocols:
+                if (server, subprotocol) not in urls:
                     continue
-                plan.append((repeat, workload, client))
+                for client in clients:
+                    if client.startswith("raw-") and not WORKLOADS[workload].floor:
+                        continue
+                    plan.append((repeat, workload, subprotocol, client))
     return plan
 
 
@@ -132,6 +156,7 @@ def _params(args: argparse.Namespace, workload: str, client: str) -> dict[str, i
 
 def _progress(index: int, total: int, sample: dict[str, Any], eta: float | None) -> str:
     workload, client = sample["workload"], sample["client"]
+    legacy = " legacy" if sample["subprotocol"] != SUBPROTOCOL else ""
     if sample["ok"]:
         metric, unit = ("msgs_per_s", "msg/s") if client == SINK else headline[workload]
         outcome = f"{format_value(sample['metrics'][metric], unit)} {unit}"
@@ -139,25 +164,39 @@ def _progress(index: int, total: int, sample: dict[str, Any], eta: float | None)
         outcome = f"FAILED: {sample['error']}"
     remaining = f", ~{eta / 60:.1f} min left" if eta is not None else ""
     return (
-        f"[{index:>3}/{total}] r{sample['repeat'] + 1} {workload:<12} {client:<15}"
+        f"[{index:>3}/{total}] r{sample['repeat'] + 1} {workload + legacy:<19} {client:<15}"
         f"{outcome}  ({sample['seconds']:.1f} s{remaining})"
     )
 
 
 def _measure(
-    args: argparse.Namespace, url: str, clients: list[str], cpu: int | None
+    args: argparse.Namespace,
+    urls: dict[tuple[str, str], str],
+    clients: list[str],
+    cpu: int | None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Run the plan; return the samples and whether it was interrupted."""
-    plan = _plan(args, clients)
+    plan = _plan(args, clients, urls)
     samples: list[dict[str, Any]] = []
     started = time.perf_counter()
     try:
-        for index, (repeat, workload, client) in enumerate(plan, start=1):
+        for index, (repeat, workload, subprotocol, client) in enumerate(plan, start=1):
             params = _params(args, workload, client)
-            result = run_runner(args.python, client, workload, url, params, args.timeout, cpu)
+            url = urls[(WORKLOADS[workload].server, subprotocol)]
+            result = run_runner(
+                args.python,
+                client,
+                workload,
+                url,
+                params,
+                args.timeout,
+                cpu,
+                subprotocol=subprotocol,
+            )
             sample = {
                 "repeat": repeat,
                 "workload": workload,
+                "subprotocol": subprotocol,
                 "client": client,
                 "ok": result.ok,
                 "metrics": result.metrics,
@@ -173,6 +212,29 @@ def _measure(
         print("interrupted: reporting what was measured", file=sys.stderr)
         return samples, True
     return samples, False
+
+
+def _start_servers(
+    args: argparse.Namespace, servers: ExitStack, cpu: int | None
+) -> dict[tuple[str, str], str]:
+    """Start the servers the workloads need; return their URLs by (server, subprotocol).
+
+    A Node server that cannot run here is reported and its workloads left out.
+    """
+    bench = servers.enter_context(ServerProcess(args.python, cpu, max_seconds=4 * 3600))
+    urls = {("bench", subprotocol): bench.url for subprotocol in SUBPROTOCOLS}
+    needed = {WORKLOADS[name].server for name in args.workloads}
+    if "package" in needed:
+        package = servers.enter_context(package_server(args.python, cpu, 4 * 3600))
+        urls.update({("package", subprotocol): package.url for subprotocol in SUBPROTOCOLS})
+    if "node" in needed:
+        for subprotocol in args.subprotocols:
+            node = node_server(subprotocol, cpu)
+            if isinstance(node, str):
+                print(f"skipping the Node {subprotocol} server: {node}")
+                continue
+            urls[("node", subprotocol)] = servers.enter_context(node).url
+    return urls
 
 
 def _default_json_path() -> Path:
@@ -199,20 +261,34 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     server_cpu, client_cpu = _cpus(args.pin)
     started = time.perf_counter()
-    with ServerProcess(args.python, server_cpu, max_seconds=4 * 3600) as server:
-        skipped = _probe_clients(args, server.url, client_cpu)
+    with ExitStack() as servers:
+        urls = _start_servers(args, servers, server_cpu)
+        skipped = _probe_clients(args, urls[("bench", SUBPROTOCOL)], client_cpu)
         for client, reason in skipped.items():
             print(f"skipping client {client}: {reason}")
         clients = [client for client in args.clients if client not in skipped]
-        samples, interrupted = _measure(args, server.url, clients, client_cpu)
+        samples, interrupted = _measure(args, urls, clients, client_cpu)
     load_end = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    summary = summarize(samples, clients)
+    summaries = {
+        subprotocol: summarize(
+            [sample for sample in samples if sample["subprotocol"] == subprotocol], clients
+        )
+        for subprotocol in args.subprotocols
+    }
+    first = summaries[args.subprotocols[0]]
     print()
-    for line in [*format_sink(samples, summary), *format_cpu_share(samples)]:
+    for line in [*format_sink(samples, first), *format_cpu_share(samples)]:
         print(line)
-    print()
-    for line in format_tables(summary, clients, args.repeats):
-        print(line)
+    for subprotocol, summary in summaries.items():
+        print()
+        print(f"== {subprotocol} ==")
+        for line in format_tables(summary, clients, args.repeats):
+            print(line)
+    by_subprotocol = summarize_subprotocols(samples, clients)
+    if by_subprotocol:
+        print()
+        for line in format_subprotocol_table(by_subprotocol, clients):
+            print(line)
     failures = [sample for sample in samples if not sample["ok"]]
     for sample in failures:
         print(
@@ -229,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     path = args.json or _default_json_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
-        "format": 1,
+        "format": 2,
         "mode": mode,
         "repeats": args.repeats,
         "interrupted": interrupted,
@@ -240,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         "clients": clients,
         "skipped": skipped,
         "pinned": {"server": server_cpu, "clients": client_cpu},
-        "summary": summary,
+        "subprotocols": args.subprotocols,
+        "summary": summaries,
+        "legacy_to_transport_ws": by_subprotocol,
         "samples": samples,
     }
     path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")

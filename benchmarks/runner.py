@@ -1,6 +1,7 @@
 """One measurement in a fresh process: one client, one workload, one JSON line out.
 
-    python benchmarks/runner.py --client ours --workload small --url ws://127.0.0.1:PORT/graphql
+    python benchmarks/runner.py --client ours --workload small --url ws://127.0.0.1:PORT/graphql \
+        [--subprotocol graphql-ws]
 
 The last line on standard output is a JSON object: ``{"ok": true, "metrics": {...}}``,
 ``{"ok": false, "error": "..."}``, or, with ``--check``, ``{"ok": true}`` /
@@ -19,6 +20,7 @@ import traceback
 from typing import Any
 
 from clients import CLIENT_NAMES, client_factory
+from payloads import SUBPROTOCOL, SUBPROTOCOLS
 from sink import measure_send_rate
 from workloads import WORKLOADS
 
@@ -27,7 +29,9 @@ SINK = "sink"
 
 async def _measure(args: argparse.Namespace, params: dict[str, int]) -> dict[str, Any]:
     workload = WORKLOADS[args.workload]
-    make = client_factory(args.client, args.url, via_client=workload.via_client)
+    make = client_factory(
+        args.client, args.url, via_client=workload.via_client, subprotocol=args.subprotocol
+    )
     return await asyncio.wait_for(workload.run(make, params), timeout=args.timeout)
 
 
@@ -41,7 +45,7 @@ def _sink(url: str, workload: str, params: dict[str, int]) -> dict[str, Any]:
 
 async def _check(args: argparse.Namespace) -> dict[str, Any]:
     try:
-        client_factory(args.client, args.url)
+        client_factory(args.client, args.url, subprotocol=args.subprotocol)
     except ImportError as exc:
         return {"ok": False, "skip": f"cannot import: {exc}"}
     except TypeError as exc:
@@ -66,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client", required=True, choices=(*CLIENT_NAMES, SINK))
     parser.add_argument("--workload", required=True, choices=tuple(WORKLOADS))
     parser.add_argument("--url", required=True)
+    parser.add_argument("--subprotocol", choices=SUBPROTOCOLS, default=SUBPROTOCOL)
     parser.add_argument("--params", default="", help="workload sizes as a JSON object")
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")

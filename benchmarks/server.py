@@ -1,11 +1,14 @@
-"""The benchmark server: graphql-transport-ws on a raw asyncio protocol, in its own process.
+"""The benchmark server: both subprotocols on a raw asyncio protocol, in its own process.
 
-It speaks just enough of the protocol for the benchmark clients:
-``connection_init`` -> ``connection_ack``; ``ping`` -> ``pong``; ``subscribe`` with
-variables ``{"kind", "count"}`` streams ``count`` pre-encoded ``next`` frames then
-``complete``; any other ``subscribe`` (the tiny query) gets one ``next`` and
-``complete``; a client ``complete`` stops its stream.  Websocket ping and close
-frames are answered.
+It speaks just enough of ``graphql-transport-ws`` and of the legacy
+``graphql-ws`` for the benchmark clients (the first of the client's offered
+subprotocols that it knows wins): ``connection_init`` -> ``connection_ack``;
+``ping`` -> ``pong``; ``subscribe`` (legacy ``start``) with variables
+``{"kind", "count"}`` streams ``count`` pre-encoded ``next`` (legacy ``data``)
+frames then ``complete``; any other one (the tiny query) gets one result and
+``complete``; a client ``complete`` (legacy ``stop``, answered with
+``complete``) stops its stream; legacy ``connection_terminate`` closes.
+Websocket ping and close frames are answered.
 
 Frames are encoded once (see :mod:`payloads`) and written in blocks of about
 256 KiB, respecting the transport's flow control, so the server stays far
@@ -37,9 +40,10 @@ from frames import (
     server_frame,
 )
 from payloads import (
+    DIALECTS,
     KINDS,
-    SUBPROTOCOL,
     TINY_RESULT,
+    Dialect,
     FrameRing,
     build_ring,
     complete_frame,
@@ -55,27 +59,28 @@ _PONG = server_frame(b'{"type":"pong"}')
 
 
 class RingCache:
-    """Frame rings by ``(kind, op_id)``, built on first use and kept (bounded)."""
+    """Frame rings by ``(kind, op_id, result type)``, built on first use and kept (bounded)."""
 
     def __init__(self) -> None:
-        self._rings: dict[tuple[str, str], FrameRing] = {}
+        self._rings: dict[tuple[str, str, str], FrameRing] = {}
 
-    def get(self, kind: str, op_id: str) -> FrameRing:
+    def get(self, kind: str, op_id: str, result_type: str) -> FrameRing:
         """Return the ring of ``kind`` frames for ``op_id``."""
-        key = (kind, op_id)
+        key = (kind, op_id, result_type)
         ring = self._rings.get(key)
         if ring is None:
             if len(self._rings) >= _RING_CACHE_LIMIT:
                 self._rings.clear()
-            ring = self._rings[key] = build_ring(kind, op_id)
+            ring = self._rings[key] = build_ring(kind, op_id, result_type)
         return ring
 
     def prewarm(self, op_ids: range) -> None:
         """Build the rings of the ids gql-style clients use first ("1", "2", ...)."""
-        for op_id in op_ids:
-            self.get("small", str(op_id))
-        for op_id in range(1, 9):
-            self.get("large", str(op_id))
+        for dialect in DIALECTS.values():
+            for op_id in op_ids:
+                self.get("small", str(op_id), dialect.result)
+            for op_id in range(1, 9):
+                self.get("large", str(op_id), dialect.result)
 
 
 class Stream:
@@ -109,7 +114,7 @@ class Stream:
 
 
 class Connection(asyncio.Protocol):
-    """One client connection: HTTP upgrade, then graphql-transport-ws frames."""
+    """One client connection: HTTP upgrade, then the negotiated subprotocol's frames."""
 
     def __init__(self, server: BenchServer) -> None:
         self._server = server
@@ -122,6 +127,7 @@ class Connection(asyncio.Protocol):
         self._writable.set()
         self._closing = False
         self._replies: list[bytes] | None = None
+        self._dialect: Dialect = DIALECTS["graphql-transport-ws"]
 
     # asyncio.Protocol callbacks
 
@@ -187,19 +193,21 @@ class Connection(asyncio.Protocol):
             value = value.strip()
             headers[field] = f"{headers[field]}, {value}" if field in headers else value
         offered = [item.strip() for item in headers.get("sec-websocket-protocol", "").split(",")]
+        chosen = next((name for name in offered if name in DIALECTS), None)
         key = headers.get("sec-websocket-key")
-        if not lines[0].startswith("GET ") or key is None or SUBPROTOCOL not in offered:
+        if not lines[0].startswith("GET ") or key is None or chosen is None:
             self._write(
                 b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             )
             self._close()
             return False
+        self._dialect = DIALECTS[chosen]
         self._write(
             b"HTTP/1.1 101 Switching Protocols\r\n"
             b"Upgrade: websocket\r\n"
             b"Connection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: " + accept_key(key).encode() + b"\r\n"
-            b"Sec-WebSocket-Protocol: " + SUBPROTOCOL.encode() + b"\r\n\r\n"
+            b"Sec-WebSocket-Protocol: " + chosen.encode() + b"\r\n\r\n"
         )
         return True
 
@@ -221,14 +229,19 @@ class Connection(asyncio.Protocol):
         except (ValueError, TypeError, KeyError):
             self._close_with(4400)
             return
+        dialect = self._dialect
         if kind == "connection_init":
             self._reply(_ACK)
         elif kind == "ping":
             self._reply(_PONG)
-        elif kind == "subscribe":
+        elif kind == dialect.start:
             self._on_subscribe(message)
-        elif kind == "complete":
-            self._streams.pop(str(message.get("id")), None)
+        elif kind == dialect.stop:
+            op_id = str(message.get("id"))
+            if self._streams.pop(op_id, None) is not None and dialect.stop == "stop":
+                self._reply(server_frame(complete_frame(op_id)))
+        elif kind == "connection_terminate":
+            self._close()
 
     def _on_subscribe(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
@@ -239,14 +252,15 @@ class Connection(asyncio.Protocol):
         variables = payload.get("variables") or {}
         kind = variables.get("kind")
         count = variables.get("count")
+        result_type = self._dialect.result
         if kind not in KINDS or not isinstance(count, int) or not 0 <= count <= _MAX_COUNT:
-            self._reply(server_frame(next_frame(op_id, TINY_RESULT)))
+            self._reply(server_frame(next_frame(op_id, TINY_RESULT, result_type)))
             self._reply(server_frame(complete_frame(op_id)))
             return
         if op_id in self._streams:
             self._close_with(4409)
             return
-        ring = self._server.rings.get(kind, op_id)
+        ring = self._server.rings.get(kind, op_id, result_type)
         if count == 0:
             self._reply(ring.complete)
             return

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clients import BenchClient
-from memory import PeakRss
+from memory import PeakRss, rss_mb
 
 __all__ = ["PARAMS", "WORKLOADS", "Workload"]
 
@@ -26,7 +26,13 @@ Runner = Callable[[Callable[[], BenchClient], dict[str, int]], Awaitable[Metrics
 
 @dataclass(frozen=True)
 class Workload:
-    """A named workload, what it measures, and its sizes in full and quick mode."""
+    """A named workload, what it measures, and its sizes in full and quick mode.
+
+    ``server`` names the server it runs against: the benchmark server
+    (``bench``), the package's own test server (``package``) or the Node
+    reference server of the subprotocol (``node``).  ``floor`` says whether
+    the raw aiohttp floor runs it (it has no ``gql.Client`` mode).
+    """
 
     name: str
     description: str
@@ -34,6 +40,8 @@ class Workload:
     full: dict[str, int]
     quick: dict[str, int]
     via_client: bool = False
+    server: str = "bench"
+    floor: bool = True
 
 
 def _check(received: int, expected: int) -> None:
@@ -177,6 +185,37 @@ async def connect_cycle(make: Callable[[], BenchClient], params: dict[str, int])
     }
 
 
+async def idle_subscriptions(make: Callable[[], BenchClient], params: dict[str, int]) -> Metrics:
+    """Workload 7: many subscriptions opened on one connection that then stay idle.
+
+    Opening ends when every subscription has its first result; the memory is
+    the growth of resident memory from the connected client to all of them
+    open and idle, per subscription.
+    """
+    count = params["subscriptions"]
+    client = make()
+    await client.open()
+    try:
+        await client.open_idle(1)
+        await client.close_idle()
+        gc.collect()
+        before = rss_mb()
+        started = time.perf_counter()
+        await client.open_idle(count)
+        open_s = time.perf_counter() - started
+        gc.collect()
+        after = rss_mb()
+        await client.close_idle()
+    finally:
+        await client.close()
+    per_subscription = None if before is None or after is None else (after - before) * 1e3 / count
+    return {
+        "subscriptions": count,
+        "open_ms": open_s * 1e3,
+        "kb_per_subscription": per_subscription,
+    }
+
+
 WORKLOADS: dict[str, Workload] = {
     workload.name: workload
     for workload in (
@@ -194,6 +233,7 @@ WORKLOADS: dict[str, Workload] = {
             full={"count": 100_000, "warmup": 1_000},
             quick={"count": 20_000, "warmup": 200},
             via_client=True,
+            floor=False,
         ),
         Workload(
             "large",
@@ -229,6 +269,24 @@ WORKLOADS: dict[str, Workload] = {
             connect_cycle,
             full={"count": 200, "warmup": 5},
             quick={"count": 30, "warmup": 2},
+        ),
+        Workload(
+            "idle-package",
+            "7: idle subscriptions through gql.Client, the package's own test server",
+            idle_subscriptions,
+            full={"subscriptions": 10_000},
+            quick={"subscriptions": 1_000},
+            via_client=True,
+            server="package",
+        ),
+        Workload(
+            "idle-node",
+            "7: idle subscriptions through gql.Client, the Node reference server",
+            idle_subscriptions,
+            full={"subscriptions": 10_000},
+            quick={"subscriptions": 1_000},
+            via_client=True,
+            server="node",
         ),
     )
 }
