@@ -33,7 +33,16 @@ GQL_3_5 = "gql>=3.5,<3.6"
 #: Every Python the package supports, oldest first (as pyproject's classifiers).
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 
-LINT_PATHS = ("src", "tests", "examples", "benchmarks", "docs", "conformance", "noxfile.py")
+LINT_PATHS = (
+    "src",
+    "tests",
+    "examples",
+    "benchmarks",
+    "docs",
+    "conformance",
+    "soak",
+    "noxfile.py",
+)
 
 
 def _extra_requirement(extra: str, name: str) -> str:
@@ -228,6 +237,10 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmark against gql's transports (`-- --quick` for a short run, `-- --json PATH`)."""
     session.install("-e", ".[orjson]", "gql[aiohttp,websockets]>=4,<5")
+    if not (INTEROP_DIR / "node_modules").is_dir() and shutil.which("npm") is not None:
+        # Workload 7 runs against the interop suite's Node servers too.
+        with session.chdir(INTEROP_DIR):
+            session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import aiohttp
+import asyncio
 
+import aiohttp
+import pytest
+from gql import Client
+
+from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport
 from gql_aiohttp_websockets.aiohttp_internals import (
+    READ_SIZE,
     connection_key,
+    connection_transport,
     parsed_frames,
     response_headers,
+    small_reads,
 )
 from gql_aiohttp_websockets.testing import GraphQLWebsocketServer, example_schema
+from tests.gql_compat import request
 from tests.helpers import within
 
 
@@ -48,3 +57,34 @@ def test_objects_without_the_attributes_give_nothing() -> None:
     assert response_headers(object()) == {}  # type: ignore[arg-type]
     assert parsed_frames(object()) is None  # type: ignore[arg-type]
     assert connection_key(object()) is None
+
+
+@pytest.mark.parametrize("subprotocol", ["graphql-transport-ws", "graphql-ws"])
+async def test_a_connection_reads_in_small_blocks_and_still_gets_large_frames(
+    subprotocol: str,
+) -> None:
+    text = "x" * (3 * READ_SIZE + 17)
+    async with GraphQLWebsocketServer(example_schema(), subprotocols=(subprotocol,)) as server:
+        transport = AIOHTTPWebsocketsTransport(url=server.url, subprotocols=[subprotocol])
+        async with Client(transport=transport) as session:
+            assert transport.websocket is not None
+            socket_transport = connection_transport(transport.websocket)
+            assert getattr(socket_transport, "max_size", None) == READ_SIZE
+            query, kwargs = request("query ($t: String!) { echo(input: $t) }", {"t": text})
+            assert await within(session.execute(query, **kwargs)) == {"echo": text}
+
+
+def test_small_reads_changes_only_transports_with_a_read_size() -> None:
+    class WithReadSize(asyncio.BaseTransport):
+        max_size = 256 * 1024
+
+    class WithoutReadSize(asyncio.BaseTransport):
+        pass
+
+    tuned = WithReadSize()
+    assert small_reads(tuned) is tuned
+    assert tuned.max_size == READ_SIZE
+    untouched = WithoutReadSize()
+    assert small_reads(untouched) is untouched
+    assert not hasattr(untouched, "max_size")
+    assert small_reads(None) is None

@@ -24,7 +24,7 @@ from gql.transport.exceptions import TransportProtocolError
 from graphql import ExecutionResult
 
 from .aiohttp_errors import HANDSHAKE_ERRORS, SEND_ERRORS, frame_error, handshake_error, send_error
-from .aiohttp_internals import connection_transport, release_response, response_headers
+from .aiohttp_internals import release_response, response_headers, tuned_transport
 from .close_codes import CloseCode
 from .exceptions import (
     AckTimeoutError,
@@ -158,7 +158,7 @@ class Connection:
             ) from None
         self.websocket = self._opened = websocket
         self._socket = websocket.get_extra_info("socket")
-        self._transport = connection_transport(websocket)
+        self._transport = tuned_transport(websocket)
         self.response_headers = response_headers(websocket)
         self.subprotocol = negotiated_subprotocol(self.response_headers, offer)
         handler_class = get_protocol(self.subprotocol)
