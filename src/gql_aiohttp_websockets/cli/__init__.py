@@ -1,0 +1,71 @@
+"""``gql-ws``: run a GraphQL operation, or watch a subscription, from the terminal.
+
+Built on :class:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport`; see
+``docs/cli.rst`` for the options and the exit statuses.  The modules, one job
+each: :mod:`.arguments` (the parser), :mod:`.inputs` and :mod:`.documents`
+(reading what the options point at), :mod:`.invocation` (all of it checked),
+:mod:`.run` (connect, execute or watch, close), :mod:`.output`,
+:mod:`.events` and :mod:`.failures` (what is printed), :mod:`.signals`
+(Ctrl-C), :mod:`.debug_log` (``-d``), :mod:`.exit_codes`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from .arguments import parse_arguments
+from .debug_log import disable_debug_logging, enable_debug_logging, log_invocation
+from .exit_codes import ExitCode
+from .inputs import UsageError
+from .invocation import build_invocation
+from .run import PROGRAM, run
+
+__all__ = ["ExitCode", "main"]
+
+
+def _silence_closed_stdout() -> None:
+    # The reader of a pipe left (`gql-ws ... | head -1`): what is still
+    # buffered can go nowhere, and Python would complain at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``gql-ws`` with ``argv`` (default: ``sys.argv[1:]``) and return its exit status.
+
+    Args:
+        argv: The command-line arguments, without the program's name.
+
+    Returns:
+        An :class:`ExitCode`: 0 success, 1 GraphQL errors, 2 bad usage or
+        input, 3 the connection could not be made or broke, 130 Ctrl-C.
+
+    Raises:
+        SystemExit: From argparse, for ``--help`` (0) and usage errors (2).
+    """
+    arguments = parse_arguments(argv)
+    try:
+        invocation = build_invocation(
+            arguments, stdin=sys.stdin, stdout_is_terminal=sys.stdout.isatty()
+        )
+    except UsageError as error:
+        sys.stderr.write(f"{PROGRAM}: error: {error}\n")
+        return ExitCode.USAGE
+    handler = enable_debug_logging(sys.stderr) if invocation.debug else None
+    try:
+        if handler is not None:
+            log_invocation(invocation)
+        return asyncio.run(run(invocation, sys.stdout, sys.stderr))
+    except KeyboardInterrupt:
+        # Before the event loop could take Ctrl-C over (or where it cannot).
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        _silence_closed_stdout()
+        return ExitCode.OK
+    finally:
+        if handler is not None:
+            disable_debug_logging(handler)
