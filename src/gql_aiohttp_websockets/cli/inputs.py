@@ -37,6 +37,13 @@ def _split_pair(item: str, option: str, what: str) -> tuple[str, str]:
     return name, value
 
 
+def _read_file(path: str, source: str, option: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{option}cannot read {source}: {error}") from None
+
+
 def _json_problem(error: json.JSONDecodeError) -> str:
     # Position only: the text itself may be a secret.
     return f"{error.msg} (line {error.lineno}, column {error.colno})"
@@ -121,10 +128,7 @@ def load_init_payload(
     elif spec.startswith(_FROM_FILE):
         path = spec[len(_FROM_FILE) :]
         source = f"the file {path}"
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise UsageError(f"--init-payload: cannot read {source}: {error}") from None
+        text = _read_file(path, source, "--init-payload: ")
     else:
         source = "the command line"
         text = spec
@@ -152,10 +156,7 @@ def read_document_text(query: str | None, file: str | None, stdin: TextIO) -> st
         text, source = query, "-q"
     elif file is not None and file != "-":
         source = f"the file {file}"
-        try:
-            text = Path(file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise UsageError(f"cannot read {source}: {error}") from None
+        text = _read_file(file, source, "")
     else:
         source = "standard input"
         text = stdin.read()

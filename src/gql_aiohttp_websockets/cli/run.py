@@ -9,7 +9,7 @@ no task is left running when the event loop ends.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
@@ -64,18 +64,25 @@ def build_transport(invocation: Invocation, stderr: TextIO) -> AIOHTTPWebsockets
     )
 
 
-async def _next_result(
-    results: AsyncGenerator[ExecutionResult, None], timeout: float | None
+async def _within_timeout(
+    answer: Awaitable[ExecutionResult], timeout: float | None, what: str
 ) -> ExecutionResult:
     if timeout is None:
-        return await results.__anext__()
+        return await answer
     try:
-        return await asyncio.wait_for(results.__anext__(), timeout)
+        return await asyncio.wait_for(answer, timeout)
     except asyncio.TimeoutError as error:
         # The transport's own timeouts are subclasses: those are not ours to rename.
         if type(error) is not asyncio.TimeoutError:
             raise
-        raise ResultTimeout(f"no result within --timeout {timeout:g} s") from None
+        raise ResultTimeout(f"no {what} within --timeout {timeout:g} s") from None
+
+
+def _operation_options(invocation: Invocation) -> dict[str, Any]:
+    return {
+        "variable_values": invocation.variables or None,
+        "operation_name": invocation.operation.name,
+    }
 
 
 async def _watch(
@@ -84,17 +91,12 @@ async def _watch(
     printer: ResultPrinter,
     outcome: _Outcome,
 ) -> None:
-    operation = invocation.operation
-    results = transport.subscribe(
-        operation.document,
-        variable_values=invocation.variables or None,
-        operation_name=operation.name,
-    )
+    results = transport.subscribe(invocation.operation.document, **_operation_options(invocation))
     received = 0
     try:
         while invocation.count is None or received < invocation.count:
             try:
-                result = await _next_result(results, invocation.timeout)
+                result = await _within_timeout(results.__anext__(), invocation.timeout, "result")
             except StopAsyncIteration:
                 return
             received += 1
@@ -111,21 +113,8 @@ async def _execute(
     printer: ResultPrinter,
     outcome: _Outcome,
 ) -> None:
-    operation = invocation.operation
-    answer = transport.execute(
-        operation.document,
-        variable_values=invocation.variables or None,
-        operation_name=operation.name,
-    )
-    if invocation.timeout is None:
-        result = await answer
-    else:
-        try:
-            result = await asyncio.wait_for(answer, invocation.timeout)
-        except asyncio.TimeoutError as error:
-            if type(error) is not asyncio.TimeoutError:
-                raise
-            raise ResultTimeout(f"no answer within --timeout {invocation.timeout:g} s") from None
+    answer = transport.execute(invocation.operation.document, **_operation_options(invocation))
+    result = await _within_timeout(answer, invocation.timeout, "answer")
     outcome.note(result)
     printer.print_result(result, datetime.now())
 
