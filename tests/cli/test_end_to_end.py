@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import shlex
 import signal
 
 import pytest
@@ -17,7 +19,7 @@ from gql_aiohttp_websockets.testing import (
     scaled_timeout,
 )
 
-from .process import run_cli, running_cli
+from .process import COMMAND, STARTUP_AND_RUN, child_environment, run_cli, running_cli
 
 # What each subprotocol sends to stop an operation early.
 STOP = {"graphql-transport-ws": "complete", "graphql-ws": "stop"}
@@ -80,14 +82,17 @@ async def test_jsonl_is_one_json_object_per_line(server: GraphQLWebsocketServer)
 
 
 async def test_results_print_as_they_arrive(server: GraphQLWebsocketServer) -> None:
-    async with running_cli(server.url, "-q", TICKS_FOREVER, "--count", "2") as cli:
+    async with running_cli(server.url, "-q", TICKS_FOREVER) as cli:
         first = await cli.read_line()
-        # The first result is out while the subscription still runs.
+        # Printed while the subscription runs: the child has not exited.
+        assert cli.process.returncode is None
         assert json.loads(first) == {"data": {"ticks": 0}}
+        assert json.loads(await cli.read_line()) == {"data": {"ticks": 1}}
+        assert cli.process.returncode is None
+        cli.process.send_signal(signal.SIGINT)
         finished = await cli.finish()
 
-    assert finished.returncode == 0, finished.stderr
-    assert finished.stdout_lines == ['{"data": {"ticks": 1}}']
+    assert finished.returncode == 130, finished.stderr
 
 
 async def test_pretty_output_shows_arrival_time_and_error_paths(
@@ -277,3 +282,26 @@ async def test_reconnect_subscribes_again_on_a_new_connection(
     assert finished.returncode == 130
     assert "event: subscribed again (1 operation)" in finished.stderr
     assert len(server.connections[1].started_operations) == 1
+
+
+async def test_a_reader_that_leaves_ends_the_run_quietly(
+    server: GraphQLWebsocketServer, subprotocol: str
+) -> None:
+    # `gql-ws ... | head -1`: the next result meets a closed pipe.
+    command = " ".join(shlex.quote(part) for part in (*COMMAND, server.url, "-q", TICKS_FOREVER))
+    process = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        f"set -o pipefail; {command} | head -1",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_environment(),
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), scaled_timeout(STARTUP_AND_RUN))
+
+    assert process.returncode == 0, stderr.decode()
+    assert stderr == b""
+    assert json.loads(stdout) == {"data": {"ticks": 0}}
+    record = server.connections[0]
+    stop = await record.wait_for_type(STOP[subprotocol], scaled_timeout(10))
+    assert stop["id"] == record.started_operations[0]

@@ -71,10 +71,20 @@ def test_headers_keep_order_and_repeats() -> None:
     ]
 
 
-@pytest.mark.parametrize("item", ["Authorization", ": value", "Bad Name: x"])
+@pytest.mark.parametrize(
+    "item", ["Authorization", ": value", "Bad Name: x", "X-A: b\r\nX-B: c", "X-A: b\0"]
+)
 def test_bad_headers(item: str) -> None:
     with pytest.raises(UsageError, match="-H"):
         parse_headers([item])
+
+
+def test_a_header_value_with_a_line_break_is_not_quoted() -> None:
+    with pytest.raises(UsageError) as raised:
+        parse_headers(["Authorization: Bearer secret\nX-Injected: 1"])
+
+    assert "secret" not in str(raised.value)
+    assert "'Authorization'" in str(raised.value)
 
 
 def test_no_init_payload() -> None:

@@ -1,12 +1,13 @@
 """``gql-ws`` given bad usage or input: exit status 2 and a message naming what is wrong.
 
 Each fails before any connection is tried, so the URL points at a loopback
-port that nothing listens on.
+port that nothing listens on; the last one fails where a connection would start.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import io
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport
 from gql_aiohttp_websockets.cli import main
+from gql_aiohttp_websockets.cli.arguments import parse_arguments
+from gql_aiohttp_websockets.cli.invocation import build_invocation
+from gql_aiohttp_websockets.cli.run import run
 from gql_aiohttp_websockets.testing import scaled_timeout
 
 from .process import child_environment, run_cli_blocking
@@ -39,6 +44,48 @@ def test_an_http_url_gets_the_websocket_one_suggested() -> None:
     assert finished.stderr_lines == [
         "gql-ws: error: expected a ws:// or wss:// URL (did you mean ws://127.0.0.1:9/graphql?)"
     ]
+
+
+def test_an_invalid_url_is_not_echoed_with_its_secrets() -> None:
+    finished = run_cli_blocking("ws://user:pass-secret@127.0.0.1:99999/?token=query-secret")
+
+    assert finished.returncode == 2
+    assert "not valid" in finished.stderr
+    assert "ws://127.0.0.1:99999/" in finished.stderr
+    assert "secret" not in finished.stderr
+
+
+def test_credentials_in_the_url_and_an_authorization_header_exit_2() -> None:
+    finished = run_cli_blocking(
+        "ws://user:pw@127.0.0.1:9/graphql", "-q", "{ hello }", "-H", "Authorization: Bearer x"
+    )
+
+    assert finished.returncode == 2
+    assert finished.stderr_lines == [
+        "gql-ws: error: the URL carries credentials and -H gives an Authorization header: keep one"
+    ]
+
+
+def test_a_header_value_with_a_line_break_exits_2() -> None:
+    finished = run_cli_blocking(NOWHERE, "-q", "{ hello }", "-H", "X-A: b\r\nX-B: c")
+
+    assert finished.returncode == 2
+    assert finished.stderr_lines == [
+        "gql-ws: error: -H: the value of 'X-A' has a line break or a NUL in it"
+    ]
+
+
+def test_ctrl_c_while_the_document_is_read_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class InterruptedStdin(io.StringIO):
+        def read(self, size: int | None = -1) -> str:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys, "stdin", InterruptedStdin())
+
+    assert main([NOWHERE]) == 130
+    assert capsys.readouterr().err == ""
 
 
 def test_a_document_that_does_not_parse_exits_2() -> None:
@@ -92,3 +139,19 @@ def test_the_console_script_is_installed_and_runs_main() -> None:
 
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith("usage: gql-ws")
+
+
+async def test_an_unexpected_error_is_one_line_and_exits_3(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def connect(self: AIOHTTPWebsocketsTransport) -> None:
+        raise RuntimeError("something\nno rule names")
+
+    monkeypatch.setattr(AIOHTTPWebsocketsTransport, "connect", connect)
+    arguments = parse_arguments([NOWHERE, "-q", "{ hello }"])
+    invocation = build_invocation(arguments, stdin=io.StringIO(), stdout_is_terminal=False)
+    stdout, stderr = io.StringIO(), io.StringIO()
+
+    assert await run(invocation, stdout, stderr) == 3
+    assert stdout.getvalue() == ""
+    assert stderr.getvalue() == "gql-ws: unexpected error: RuntimeError: something no rule names\n"

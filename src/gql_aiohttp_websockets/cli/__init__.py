@@ -21,6 +21,7 @@ from .debug_log import disable_debug_logging, enable_debug_logging, log_invocati
 from .exit_codes import ExitCode
 from .inputs import UsageError
 from .invocation import build_invocation
+from .output import OutputClosed
 from .run import PROGRAM, run
 
 __all__ = ["ExitCode", "main"]
@@ -48,22 +49,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         SystemExit: From argparse, for ``--help`` (0) and usage errors (2).
     """
     arguments = parse_arguments(argv)
+    handler = None
     try:
+        # Inside the try: reading the document from stdin may meet Ctrl-C.
         invocation = build_invocation(
             arguments, stdin=sys.stdin, stdout_is_terminal=sys.stdout.isatty()
         )
-    except UsageError as error:
-        sys.stderr.write(f"{PROGRAM}: error: {error}\n")
-        return ExitCode.USAGE
-    handler = enable_debug_logging(sys.stderr) if invocation.debug else None
-    try:
+        handler = enable_debug_logging(sys.stderr) if invocation.debug else None
         if handler is not None:
             log_invocation(invocation)
         return asyncio.run(run(invocation, sys.stdout, sys.stderr))
+    except UsageError as error:
+        sys.stderr.write(f"{PROGRAM}: error: {error}\n")
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         # Before the event loop could take Ctrl-C over (or where it cannot).
         return ExitCode.INTERRUPTED
-    except BrokenPipeError:
+    except OutputClosed:
         _silence_closed_stdout()
         return ExitCode.OK
     finally:

@@ -39,7 +39,7 @@ exit status:
   {ExitCode.OK:<4}every result arrived without errors
   {ExitCode.GRAPHQL_ERRORS:<4}a result carried GraphQL errors, or the server answered with 'error'
   {ExitCode.USAGE:<4}bad usage or input (an option, a variable, the document)
-  {ExitCode.CONNECTION:<4}the connection could not be made, or it broke
+  {ExitCode.CONNECTION:<4}the connection could not be made, or it broke, or --timeout expired
   {ExitCode.INTERRUPTED:<4}stopped by Ctrl-C (the server was told)
 
 example:

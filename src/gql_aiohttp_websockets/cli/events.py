@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import TextIO
 
@@ -62,5 +63,8 @@ class EventPrinter:
 
     def __call__(self, event: TransportEvent) -> None:
         """Print ``event``, with the time it happened, and flush."""
-        self._stream.write(f"{clock(datetime.now())} event: {describe_event(event, self._url)}\n")
-        self._stream.flush()
+        line = f"{clock(datetime.now())} event: {describe_event(event, self._url)}\n"
+        # A closed stderr must not end the run: events are commentary.
+        with contextlib.suppress(BrokenPipeError):
+            self._stream.write(line)
+            self._stream.flush()

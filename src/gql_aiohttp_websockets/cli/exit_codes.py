@@ -20,7 +20,7 @@ class ExitCode(enum.IntEnum):
     GRAPHQL_ERRORS = 1
     #: Bad usage or input: an option, a variable, the document, the init payload.
     USAGE = 2
-    #: The connection could not be made, or it broke.
+    #: The connection could not be made, or it broke, or ``--timeout`` expired.
     CONNECTION = 3
     #: Stopped by Ctrl-C (SIGINT), after telling the server.
     INTERRUPTED = 130

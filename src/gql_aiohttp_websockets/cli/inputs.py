@@ -23,6 +23,8 @@ __all__ = [
 # What a --init-payload value starts with to be read from elsewhere.
 _FROM_FILE = "@"
 _FROM_ENV = "env:"
+# What HTTP forbids in a header value (aiohttp would refuse it when connecting).
+_FORBIDDEN_IN_HEADERS = frozenset("\r\n\0")
 
 
 class UsageError(Exception):
@@ -94,6 +96,9 @@ def parse_headers(items: Iterable[str]) -> list[tuple[str, str]]:
         name, value = _split_pair(item, "-H", "NAME:VALUE")
         if any(character.isspace() for character in name):
             raise UsageError(f"-H: the header name {name!r} has a space in it")
+        if any(character in _FORBIDDEN_IN_HEADERS for character in value):
+            # Named, not quoted: the value may be a token.
+            raise UsageError(f"-H: the value of {name!r} has a line break or a NUL in it")
         headers.append((name, value.strip()))
     return headers
 

@@ -63,12 +63,25 @@ class Invocation:
     debug: bool
 
 
-def _check_url(text: str) -> str:
+def _without_secrets(text: str) -> str:
+    # By hand: this is for a URL that yarl could not parse.
+    scheme, separator, rest = text.rpartition("://")
+    rest = rest.split("?", 1)[0].split("#", 1)[0]
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}{separator}{authority.rpartition('@')[2]}{slash}{path}"
+
+
+def _check_url(text: str, headers: list[tuple[str, str]]) -> str:
     try:
         url = URL(text)
     except (TypeError, ValueError) as error:
-        raise UsageError(f"the URL {text!r} is not valid: {error}") from None
+        shown = _without_secrets(text)
+        raise UsageError(f"the URL {shown!r} is not valid: {error}") from None
     if url.scheme in _WEBSOCKET_SCHEMES and url.host:
+        if url.user is not None and any(name.lower() == "authorization" for name, _ in headers):
+            raise UsageError(
+                "the URL carries credentials and -H gives an Authorization header: keep one"
+            )
         return text
     if url.scheme in _HTTP_TO_WS and url.host:
         suggested = url.with_scheme(_HTTP_TO_WS[url.scheme]).with_query(None).with_user(None)
@@ -95,9 +108,9 @@ def build_invocation(
     Raises:
         UsageError: Something given cannot be used; the message says what.
     """
-    url = _check_url(arguments.url)
-    variables = parse_variables(arguments.variables)
     headers = parse_headers(arguments.headers)
+    url = _check_url(arguments.url, headers)
+    variables = parse_variables(arguments.variables)
     init_payload = load_init_payload(arguments.init_payload, environ)
     text = read_document_text(arguments.query, arguments.file, stdin)
     operation = choose_operation(text, arguments.operation_name)

@@ -1,7 +1,8 @@
 """How results and GraphQL errors are printed: ``pretty``, ``json`` or ``jsonl``.
 
-``jsonl`` prints one compact JSON object per result and line, the result as
-the server sent it, so that ``| jq`` reads the stream as it comes.  ``json``
+``jsonl`` prints one compact JSON object per result and line (its ``data``,
+and its ``errors`` and ``extensions`` when present), so that ``| jq`` reads
+the stream as it comes.  ``json``
 prints each result indented.  ``pretty``, for a terminal, puts each result's
 arrival time first and lists its errors with their paths.  Every result is
 flushed as soon as it is printed.
@@ -19,6 +20,7 @@ from typing import Any, TextIO
 from graphql import ExecutionResult
 
 __all__ = [
+    "OutputClosed",
     "OutputFormat",
     "ResultPrinter",
     "clock",
@@ -28,6 +30,10 @@ __all__ = [
 ]
 
 _INDENT = "  "
+
+
+class OutputClosed(Exception):
+    """Standard output's reader left (``gql-ws ... | head -1``): nothing more can be printed."""
 
 
 class OutputFormat(enum.Enum):
@@ -76,7 +82,7 @@ def error_lines(errors: Iterable[Any]) -> list[str]:
 
 
 def result_object(result: ExecutionResult) -> dict[str, Any]:
-    """Return ``result`` as the GraphQL response object the server sent."""
+    """Return ``result`` as a response object: ``data``, with ``errors``, ``extensions`` if any."""
     response: dict[str, Any] = {"data": result.data}
     if result.errors is not None:
         response["errors"] = result.errors
@@ -113,8 +119,12 @@ class ResultPrinter:
             text = json.dumps(response, ensure_ascii=False, indent=2, default=str) + "\n"
         else:
             text = self._pretty(response, arrived)
-        self._stream.write(text)
-        self._stream.flush()
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except BrokenPipeError:
+            # Told apart here from a socket's BrokenPipeError, which is the connection's.
+            raise OutputClosed from None
 
     def _pretty(self, response: dict[str, Any], arrived: datetime) -> str:
         header = f"{clock(arrived)}  #{self._count}"

@@ -9,6 +9,7 @@ no task is left running when the event loop ends.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,17 +20,20 @@ from graphql import ExecutionResult
 from multidict import CIMultiDict
 
 from ..transport import AIOHTTPWebsocketsTransport
+from .debug_log import LOGGER_NAME
 from .events import EventPrinter
 from .exit_codes import ExitCode
-from .failures import CONNECTION_ERRORS, ResultTimeout, describe_failure
+from .failures import CONNECTION_ERRORS, ResultTimeout, describe_failure, one_line
 from .invocation import Invocation
-from .output import ResultPrinter, error_lines
+from .output import OutputClosed, ResultPrinter, error_lines
 from .signals import cancel_on_signals
 
 __all__ = ["PROGRAM", "build_transport", "run"]
 
 #: How the command names itself on stderr.
 PROGRAM = "gql-ws"
+
+log = logging.getLogger(LOGGER_NAME)
 
 
 @dataclass
@@ -140,11 +144,19 @@ async def _session(invocation: Invocation, stdout: TextIO, stderr: TextIO) -> Ex
     except TransportQueryError as error:
         _report_query_error(error, stderr)
         outcome.graphql_errors = True
-    except BrokenPipeError:
+    except OutputClosed:
         # Not the connection's: the reader of our output left (main() handles it).
         raise
     except CONNECTION_ERRORS as error:
         stderr.write(f"{PROGRAM}: {describe_failure(error)}\n")
+        stderr.flush()
+        return ExitCode.CONNECTION
+    except Exception as error:
+        # Whatever aiohttp or the server's answers raise that no rule above names:
+        # still one line, with the traceback in the debug log.
+        log.debug("unexpected error", exc_info=True)
+        stderr.write(f"{PROGRAM}: unexpected error: {type(error).__name__}: ")
+        stderr.write(f"{one_line(str(error))}\n")
         stderr.flush()
         return ExitCode.CONNECTION
     finally:
