@@ -14,6 +14,9 @@ from gql_aiohttp_websockets.redaction import INIT_NOT_LOGGED, frame_for_log, saf
         ("wss://user:secret@example.com/graphql?token=t#frag", "wss://example.com/graphql"),
         ("ws://127.0.0.1:8080/graphql", "ws://127.0.0.1:8080/graphql"),
         ("ws://127.0.0.1/graphql?x=1", "ws://127.0.0.1/graphql"),
+        # yarl refuses these; they are cut by hand.
+        ("ws://user:pw@127.0.0.1:99999/graphql?token=t", "ws://127.0.0.1:99999/graphql"),
+        ("ws://a@127.0.0.1:99999#frag", "ws://127.0.0.1:99999"),
     ],
 )
 def test_urls_lose_their_credentials_query_and_fragment(url: str, shown: str) -> None:

@@ -20,10 +20,17 @@ INIT_NOT_LOGGED = "connection_init (payload not logged)"
 def safe_url(url: str) -> str:
     """Return ``url`` without user-info, query or fragment, for messages and logs.
 
-    Credentials may sit in the user-info or the query string.
+    Credentials may sit in the user-info or the query string.  A URL that
+    yarl cannot parse (a port out of range, say) is cut by hand, so that the
+    message about it can still be written.
     """
-    parsed = URL(url)
-    return str(parsed.with_user(None).with_query(None).with_fragment(None))
+    try:
+        parsed = URL(url)
+        return str(parsed.with_user(None).with_query(None).with_fragment(None))
+    except (TypeError, ValueError):
+        scheme, separator, rest = url.rpartition("://")
+        authority, slash, path = rest.split("?", 1)[0].split("#", 1)[0].partition("/")
+        return f"{scheme}{separator}{authority.rpartition('@')[2]}{slash}{path}"
 
 
 def frame_for_log(frame: str, *, secret: bool = False) -> str:

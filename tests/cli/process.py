@@ -6,7 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -97,10 +97,12 @@ async def run_cli(
         return await cli.finish(stdin)
 
 
-def run_cli_blocking(*arguments: str, env: Mapping[str, str] | None = None) -> Finished:
-    """Run ``gql-ws arguments`` to its end, for tests that need no server."""
+def run_cli_blocking(
+    *arguments: str, env: Mapping[str, str] | None = None, command: Sequence[str] = COMMAND
+) -> Finished:
+    """Run ``gql-ws arguments`` (by ``command``) to its end, for tests that need no server."""
     completed = subprocess.run(
-        [*COMMAND, *arguments],
+        [*command, *arguments],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

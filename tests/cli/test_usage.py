@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.metadata
 import io
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,9 +19,8 @@ from gql_aiohttp_websockets.cli import main
 from gql_aiohttp_websockets.cli.arguments import parse_arguments
 from gql_aiohttp_websockets.cli.invocation import build_invocation
 from gql_aiohttp_websockets.cli.run import run
-from gql_aiohttp_websockets.testing import scaled_timeout
 
-from .process import child_environment, run_cli_blocking
+from .process import run_cli_blocking
 
 NOWHERE = "ws://127.0.0.1:9/graphql"
 
@@ -128,17 +126,10 @@ def test_the_console_script_is_installed_and_runs_main() -> None:
     script = shutil.which("gql-ws", path=str(Path(sys.executable).parent))
     assert script is not None, "gql-ws is not installed beside the interpreter"
 
-    completed = subprocess.run(
-        [script, "--help"],
-        capture_output=True,
-        text=True,
-        env=child_environment(),
-        timeout=scaled_timeout(30),
-        check=False,
-    )
+    finished = run_cli_blocking("--help", command=[script])
 
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.startswith("usage: gql-ws")
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.startswith("usage: gql-ws")
 
 
 async def test_an_unexpected_error_is_one_line_and_exits_3(

@@ -41,17 +41,17 @@ def one_line(text: str) -> str:
 
 
 def _close_code(error: TransportConnectionClosed) -> str:
-    info = classify_close_code(error.code)
     if error.code is None:
         return "no close frame"
-    return f"close code {error.code}: {info.meaning}"
+    return f"close code {error.code}: {classify_close_code(error.code).meaning}"
 
 
 def describe_failure(error: BaseException) -> str:
     """Say in one line what went wrong: what happened, then the transport's own words.
 
     Args:
-        error: One of :data:`CONNECTION_ERRORS`.
+        error: One of :data:`CONNECTION_ERRORS`, or any other exception
+            (named "unexpected error" with its class).
 
     Returns:
         For instance ``connection closed by the server (close code 4403:
@@ -81,6 +81,8 @@ def describe_failure(error: BaseException) -> str:
         what = "connection failed"
     elif isinstance(error, asyncio.TimeoutError):
         what = "timed out"
-    else:
+    elif isinstance(error, CONNECTION_ERRORS):
         what = "connection error"
+    else:
+        what = f"unexpected error: {type(error).__name__}"
     return f"{what}: {detail}" if detail else what

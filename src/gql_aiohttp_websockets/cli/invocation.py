@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from yarl import URL
 
+from ..redaction import safe_url
 from ..retry import RetryPolicy
 from .documents import Operation, choose_operation
 from .inputs import (
@@ -63,20 +64,11 @@ class Invocation:
     debug: bool
 
 
-def _without_secrets(text: str) -> str:
-    # By hand: this is for a URL that yarl could not parse.
-    scheme, separator, rest = text.rpartition("://")
-    rest = rest.split("?", 1)[0].split("#", 1)[0]
-    authority, slash, path = rest.partition("/")
-    return f"{scheme}{separator}{authority.rpartition('@')[2]}{slash}{path}"
-
-
 def _check_url(text: str, headers: list[tuple[str, str]]) -> str:
     try:
         url = URL(text)
     except (TypeError, ValueError) as error:
-        shown = _without_secrets(text)
-        raise UsageError(f"the URL {shown!r} is not valid: {error}") from None
+        raise UsageError(f"the URL {safe_url(text)!r} is not valid: {error}") from None
     if url.scheme in _WEBSOCKET_SCHEMES and url.host:
         if url.user is not None and any(name.lower() == "authorization" for name, _ in headers):
             raise UsageError(
@@ -84,7 +76,7 @@ def _check_url(text: str, headers: list[tuple[str, str]]) -> str:
             )
         return text
     if url.scheme in _HTTP_TO_WS and url.host:
-        suggested = url.with_scheme(_HTTP_TO_WS[url.scheme]).with_query(None).with_user(None)
+        suggested = safe_url(str(url.with_scheme(_HTTP_TO_WS[url.scheme])))
         raise UsageError(f"expected a ws:// or wss:// URL (did you mean {suggested}?)")
     raise UsageError("expected a ws:// or wss:// URL with a host, e.g. wss://example.com/graphql")
 

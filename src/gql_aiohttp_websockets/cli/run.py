@@ -23,7 +23,7 @@ from ..transport import AIOHTTPWebsocketsTransport
 from .debug_log import LOGGER_NAME
 from .events import EventPrinter
 from .exit_codes import ExitCode
-from .failures import CONNECTION_ERRORS, ResultTimeout, describe_failure, one_line
+from .failures import CONNECTION_ERRORS, ResultTimeout, describe_failure
 from .invocation import Invocation
 from .output import OutputClosed, ResultPrinter, error_lines
 from .signals import cancel_on_signals
@@ -147,16 +147,11 @@ async def _session(invocation: Invocation, stdout: TextIO, stderr: TextIO) -> Ex
     except OutputClosed:
         # Not the connection's: the reader of our output left (main() handles it).
         raise
-    except CONNECTION_ERRORS as error:
-        stderr.write(f"{PROGRAM}: {describe_failure(error)}\n")
-        stderr.flush()
-        return ExitCode.CONNECTION
     except Exception as error:
-        # Whatever aiohttp or the server's answers raise that no rule above names:
-        # still one line, with the traceback in the debug log.
-        log.debug("unexpected error", exc_info=True)
-        stderr.write(f"{PROGRAM}: unexpected error: {type(error).__name__}: ")
-        stderr.write(f"{one_line(str(error))}\n")
+        if not isinstance(error, CONNECTION_ERRORS):
+            # No rule names it: still one line, with the traceback in the -d log.
+            log.debug("unexpected error", exc_info=True)
+        stderr.write(f"{PROGRAM}: {describe_failure(error)}\n")
         stderr.flush()
         return ExitCode.CONNECTION
     finally:
