@@ -62,19 +62,19 @@ def test_proxy_credentials_without_tls_go_with_the_request(scheme: str, in_reque
 
 
 @pytest.mark.parametrize(
-    ("answered", "offer", "chosen"),
+    ("answered", "offer", "chosen", "agreed"),
     [
-        ("graphql-ws", BOTH, "graphql-ws"),
-        (" graphql-transport-ws ", BOTH, "graphql-transport-ws"),
-        ("", BOTH, "graphql-ws"),  # none named: the legacy one, as gql assumes
-        ("", ("graphql-transport-ws",), "graphql-transport-ws"),
+        ("graphql-ws", BOTH, "graphql-ws", True),
+        (" graphql-transport-ws ", BOTH, "graphql-transport-ws", True),
+        ("", BOTH, "graphql-ws", False),  # none named: the legacy one, as gql assumes
+        ("", ("graphql-transport-ws",), "graphql-transport-ws", False),
     ],
 )
 def test_the_answer_names_the_subprotocol(
-    answered: str, offer: tuple[str, ...], chosen: str
+    answered: str, offer: tuple[str, ...], chosen: str, agreed: bool
 ) -> None:
     headers = {"Sec-WebSocket-Protocol": answered} if answered else {}
-    assert negotiated_subprotocol(headers, offer) == chosen
+    assert negotiated_subprotocol(headers, offer) == (chosen, agreed)
 
 
 def test_a_subprotocol_that_was_not_offered_is_refused() -> None:
@@ -83,17 +83,29 @@ def test_a_subprotocol_that_was_not_offered_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("offer", "agreed", "code", "next_offer"),
+    ("offer", "agreed", "code", "reason", "spoke", "next_offer"),
     [
-        (BOTH, "graphql-transport-ws", 1002, ("graphql-ws",)),
-        (BOTH, "graphql-ws", 1002, ("graphql-transport-ws",)),
-        (BOTH, "graphql-transport-ws", 1000, ()),
-        (BOTH, "graphql-transport-ws", None, ()),
-        (("graphql-ws",), "graphql-ws", 1002, ()),
-        (BOTH, "other", 1002, ()),
+        # subscriptions-transport-ws: echoes the first offer, closes 1002 at
+        # once, with no reason and no message.
+        (BOTH, "graphql-transport-ws", 1002, "", False, ("graphql-ws",)),
+        (BOTH, "graphql-ws", 1002, "", False, ("graphql-transport-ws",)),
+        # async-graphql refusing the init: 1002 with its reason, an answer in itself.
+        (BOTH, "graphql-transport-ws", 1002, "invalid token", False, ()),
+        # A server that said something first speaks the subprotocol.
+        (BOTH, "graphql-transport-ws", 1002, "", True, ()),
+        (BOTH, "graphql-transport-ws", 1000, "", False, ()),
+        (BOTH, "graphql-transport-ws", 1005, "", False, ()),
+        (BOTH, "graphql-transport-ws", None, "", False, ()),
+        (("graphql-ws",), "graphql-ws", 1002, "", False, ()),
+        (BOTH, "other", 1002, "", False, ()),
     ],
 )
 def test_another_offer_only_after_an_echoed_refusal(
-    offer: tuple[str, ...], agreed: str, code: int | None, next_offer: tuple[str, ...]
+    offer: tuple[str, ...],
+    agreed: str,
+    code: int | None,
+    reason: str,
+    spoke: bool,
+    next_offer: tuple[str, ...],
 ) -> None:
-    assert offer_after_refusal(offer, agreed, code) == next_offer
+    assert offer_after_refusal(offer, agreed, code, reason, server_spoke=spoke) == next_offer

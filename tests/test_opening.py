@@ -68,7 +68,8 @@ async def test_an_echoed_refusal_is_answered_with_the_other_offer(
 ) -> None:
     async def refuse_the_modern_one(conn: Any) -> None:
         if conn.subprotocol == "graphql-transport-ws":
-            await conn.close(1002, "unsupported")
+            # subscriptions-transport-ws: no reason, and no message before it.
+            await conn.close(1002)
             return
         await conn.accept_init()
         await conn.wait_closed(scaled_timeout(10))
@@ -94,18 +95,32 @@ async def test_when_every_offer_is_refused_the_last_refusal_is_raised(
     session: aiohttp.ClientSession,
 ) -> None:
     async def refuse(conn: Any) -> None:
-        await conn.close(1002, "no")
+        await conn.close(1002)
 
     async with ScriptedWebsocketServer(refuse) as server:
         attempts = Attempts(server.url, session)
         with pytest.raises(TransportConnectionClosed) as caught:
             await within(attempts.run())
-        assert (caught.value.code, caught.value.reason) == (1002, "no")
+        assert (caught.value.code, caught.value.reason) == (1002, "")
         assert [record.offered_subprotocols for record in server.connections] == [
             list(BOTH),
             ["graphql-ws"],
         ], "the second attempt offers what the first did not agree to; then it gives up"
         assert [made.state for made in attempts.made] == [ConnectionState.CLOSED] * 2
+
+
+async def test_a_refusal_with_a_reason_is_the_answer(session: aiohttp.ClientSession) -> None:
+    async def refuse(conn: Any) -> None:
+        await conn.expect("connection_init")
+        await conn.close(1002, "invalid token")
+
+    async with ScriptedWebsocketServer(refuse) as server:
+        attempts = Attempts(server.url, session)
+        with pytest.raises(TransportConnectionClosed) as caught:
+            await within(attempts.run())
+        assert (caught.value.code, caught.value.reason) == (1002, "invalid token")
+        assert attempts.opened == 1
+        assert [made.state for made in attempts.made] == [ConnectionState.CLOSED]
 
 
 async def test_a_missing_ack_closes_the_attempt_with_4504(session: aiohttp.ClientSession) -> None:

@@ -117,6 +117,10 @@ def frame_error(
     kind, data = message.type, message.data
     if kind is WSMsgType.CLOSE:
         code = data if isinstance(data, int) else None
+        if code == 0:
+            # aiohttp's 0 for a close frame without a status code: RFC 6455
+            # section 7.1.5 calls that 1005, and so do the close-code table and users.
+            code = CloseCode.NO_STATUS_RECEIVED
         reason = message.extra if isinstance(message.extra, str) else ""
         return TransportConnectionClosed.from_close(code, reason, context=context)
     if kind is WSMsgType.BINARY:

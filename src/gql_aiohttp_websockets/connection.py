@@ -104,8 +104,13 @@ class Connection:
         self.handler: ProtocolHandler | None = None
         #: The negotiated subprotocol, once negotiated.
         self.subprotocol: str | None = None
+        #: Whether the server's handshake answer named no subprotocol, so that
+        #: :attr:`subprotocol` was assumed rather than agreed.
+        self.subprotocol_assumed = False
         #: The HTTP headers of the server's handshake response.
         self.response_headers: dict[str, str] = {}
+        #: The text frames the server sent before its ``connection_ack``.
+        self.messages_before_ack = 0
         #: Last ``connection_ack``, ``ping`` and ``pong`` payloads received.
         self.payloads: dict[str, Any] = {}
         #: Why the connection ended, once it began to.
@@ -160,11 +165,14 @@ class Connection:
         self._socket = websocket.get_extra_info("socket")
         self._transport = tuned_transport(websocket)
         self.response_headers = response_headers(websocket)
-        self.subprotocol = negotiated_subprotocol(self.response_headers, offer)
+        self.subprotocol, agreed = negotiated_subprotocol(self.response_headers, offer)
+        self.subprotocol_assumed = not agreed
         handler_class = get_protocol(self.subprotocol)
         assert handler_class is not None  # the offer only holds registered names
         handler = self.handler = handler_class(
-            json_serialize=settings.json_serialize, json_deserialize=settings.json_deserialize
+            json_serialize=settings.json_serialize,
+            json_deserialize=settings.json_deserialize,
+            agreed=agreed,
         )
         self._receiver = Receiver(
             websocket,
@@ -230,6 +238,7 @@ class Connection:
                     self.settings.max_msg_size,
                     self.settings.heartbeat,
                 )
+            self.messages_before_ack += 1
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("<<< %s", frame_for_log(message.data))
             # The handler refuses what may not come before the ack.

@@ -81,12 +81,17 @@ def ws_connect_kwargs(settings: ConnectionSettings, offer: tuple[str, ...]) -> d
     return kwargs
 
 
-def negotiated_subprotocol(headers: Mapping[str, str], offer: tuple[str, ...]) -> str:
-    """Return the subprotocol the server's handshake answer agreed to.
+def negotiated_subprotocol(headers: Mapping[str, str], offer: tuple[str, ...]) -> tuple[str, bool]:
+    """Return the subprotocol to speak, as the server's handshake answer decides it.
 
     Args:
         headers: The handshake response's headers.
         offer: The subprotocols offered, in order.
+
+    Returns:
+        The subprotocol, and whether the server agreed to it: ``False`` when
+        its answer named none and the subprotocol is only assumed (see
+        :func:`~gql_aiohttp_websockets.protocols.protocol_for_unnegotiated`).
 
     Raises:
         TransportProtocolError: The server chose one that was not offered.
@@ -95,29 +100,57 @@ def negotiated_subprotocol(headers: Mapping[str, str], offer: tuple[str, ...]) -
     answered = headers.get("Sec-WebSocket-Protocol", "").strip()
     if not answered:
         chosen = protocol_for_unnegotiated(offer)
-        log.debug("the server named no subprotocol; assuming %r", chosen)
-        return chosen
+        log.debug(
+            "the server's handshake answer named no subprotocol; assuming %r, "
+            "which the server never agreed to",
+            chosen,
+        )
+        return chosen, False
     if answered not in offer:
         raise TransportProtocolError(
             f"the server chose subprotocol {answered!r}, which was not offered "
             f"(offered: {', '.join(offer)})"
         )
-    return answered
+    return answered, True
 
 
 def offer_after_refusal(
-    offer: tuple[str, ...], agreed: str | None, close_code: int | None
+    offer: tuple[str, ...],
+    agreed: str | None,
+    close_code: int | None,
+    reason: str,
+    *,
+    server_spoke: bool,
 ) -> tuple[str, ...]:
-    """Return what to offer next when the server closed right after agreeing.
+    """Return what to offer next when the server closed before its ack.
 
     subscriptions-transport-ws (ws 7) echoes the client's first offer even
-    when it cannot speak it, then closes with 1002 Protocol Error.  gql
-    offered the legacy protocol first and never met this; offering the rest
-    again keeps the migration a one-line change for such servers.
+    when it cannot speak it, then closes at once with 1002 Protocol Error,
+    no reason, and no message before (Mercurius does the same for a first
+    offer it does not know).  gql offered the legacy protocol first and never
+    met this; offering the rest again keeps the migration a one-line change
+    for such servers.  Every server seen that speaks the subprotocol it
+    agreed to and closes with 1002 over the ``connection_init`` gives a
+    reason (async-graphql: the error of its ``on_connection_init``; gqlgen:
+    "decoding error"): that is its answer, reported as it is, without a
+    second handshake.
+
+    Args:
+        offer: What was offered, in order.
+        agreed: The subprotocol the server's answer agreed to (or assumed).
+        close_code: The code the server closed with, ``None`` without one.
+        reason: The close reason, possibly empty.
+        server_spoke: Whether any message came from the server before the close.
 
     Returns:
         The offer without ``agreed``, or ``()`` when not to try again.
     """
-    if close_code != CloseCode.PROTOCOL_ERROR or agreed not in offer or len(offer) < 2:
+    if (
+        close_code != CloseCode.PROTOCOL_ERROR
+        or reason
+        or server_spoke
+        or agreed not in offer
+        or len(offer) < 2
+    ):
         return ()
     return tuple(name for name in offer if name != agreed)

@@ -1,8 +1,9 @@
 """Opening a connection until the server acknowledges it.
 
 One connect may take more than one websocket: a server that echoes a
-subprotocol it cannot speak and closes with 1002 is offered the others on a
-new connection (a connection is never reused).  Whatever fails, the
+subprotocol it cannot speak and closes with 1002, saying nothing and giving no
+reason, is offered the others on a new connection (a connection is never
+reused).  Whatever fails, the
 connection made for the attempt is closed before the error is raised.
 """
 
@@ -58,12 +59,18 @@ async def open_connection(
         except BaseException as exc:
             retry_offer: tuple[str, ...] = ()
             if isinstance(exc, TransportConnectionClosed):
-                retry_offer = offer_after_refusal(offer, connection.subprotocol, exc.code)
+                retry_offer = offer_after_refusal(
+                    offer,
+                    connection.subprotocol,
+                    exc.code,
+                    exc.reason,
+                    server_spoke=connection.messages_before_ack > 0,
+                )
             await shielded(close_after_failure(connection, exc, close_timeout))
             if not retry_offer:
                 raise
             log.info(
-                "the server closed with 1002 right after agreeing to %r; "
+                "the server closed with 1002, no reason and no message after agreeing to %r; "
                 "connecting again offering %s",
                 connection.subprotocol,
                 ", ".join(retry_offer),

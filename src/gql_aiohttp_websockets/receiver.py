@@ -32,6 +32,7 @@ from .listener_queue import COMPLETE, ListenerQueue, QueueMarker
 from .protocols import (
     Complete,
     ConnectionRejected,
+    Ignored,
     Next,
     OperationError,
     Ping,
@@ -223,7 +224,7 @@ class Receiver:
             await self.handle_control(event)
 
     async def handle_control(self, event: Event) -> None:
-        """Do what a ping, pong, keep-alive or server notice asks for."""
+        """Do what a ping, pong, keep-alive, server notice or ignored message asks for."""
         if isinstance(event, Ping):
             self._payloads["ping"] = event.payload
             self._ping_received.set()
@@ -237,6 +238,13 @@ class Receiver:
         elif isinstance(event, ServerNotice):
             log.warning(
                 "the server complained about the connection: %s", elide(repr(event.payload))
+            )
+        elif isinstance(event, Ignored):
+            # Known to carry no result (see ProtocolHandler.ignored_types).
+            log.debug(
+                "ignored a %s message, which %s does not define",
+                elide(repr(event.message_type), 60),
+                self._handler.subprotocol,
             )
 
     def _log_unclaimed(self, what: str, op_id: int) -> None:

@@ -183,5 +183,9 @@ class Reconnector:
                 delay = next_delay
                 continue
             ack = connection.payloads.get("connection_ack")
-            events.emit(Connected(connection.subprotocol or "", ack, attempt))
+            events.emit(
+                Connected(
+                    connection.subprotocol or "", ack, attempt, connection.subprotocol_assumed
+                )
+            )
             return connection

@@ -119,7 +119,12 @@ class Supervisor:
         self.lifecycle.move(State.OPEN)
         connection.start()
         events.emit(
-            Connected(connection.subprotocol or "", connection.payloads.get("connection_ack"), 0)
+            Connected(
+                connection.subprotocol or "",
+                connection.payloads.get("connection_ack"),
+                0,
+                connection.subprotocol_assumed,
+            )
         )
 
     def _open(self, opened: Callable[[], object]) -> Awaitable[Connection]:

@@ -48,11 +48,15 @@ class Connected:
         subprotocol: The negotiated subprotocol.
         ack_payload: The ``connection_ack`` payload (``None`` without one).
         attempt: As in :class:`Connecting`.
+        subprotocol_assumed: Whether the server's handshake answer named no
+            subprotocol, so that ``subprotocol`` is assumed, not agreed (a
+            server may then speak another one).
     """
 
     subprotocol: str
     ack_payload: Any
     attempt: int
+    subprotocol_assumed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

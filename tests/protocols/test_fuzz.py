@@ -21,6 +21,7 @@ from gql_aiohttp_websockets.protocols import (
     Complete,
     ConnectionRejected,
     GraphQLTransportWSHandler,
+    Ignored,
     KeepAlive,
     Next,
     OperationError,
@@ -42,6 +43,7 @@ EVENT_TYPES = (
     Complete,
     Ping,
     Pong,
+    Ignored,
     KeepAlive,
     ConnectionRejected,
     ServerNotice,
@@ -109,6 +111,7 @@ SERVER_TYPES = [
     "data",
     "error",
     "complete",
+    "start_ack",
 ]
 known_types = st.sampled_from(SERVER_TYPES) | st.sampled_from(KNOWN_TYPES)
 junk_types = st.text(max_size=12) | json_scalars
@@ -180,8 +183,10 @@ def check_receive(handler: ProtocolHandler, text: str) -> None:
     if isinstance(event, (Ping, Pong, Ack)):
         # Kept as it came, whatever it is (as gql keeps it).
         assert event.payload == json.loads(text).get("payload")
-    if isinstance(event, (KeepAlive, ConnectionRejected, ServerNotice)):
+    if isinstance(event, (KeepAlive, ServerNotice)):
         assert isinstance(handler, ApolloHandler)
+    if isinstance(event, Ignored):
+        assert event.message_type in handler.ignored_types
     if isinstance(event, (Ping, Pong)):
         assert isinstance(handler, GraphQLTransportWSHandler)
 

@@ -15,6 +15,7 @@ from gql_aiohttp_websockets.protocols import (
     ConnectionRejected,
     Event,
     GraphQLTransportWSHandler,
+    Ignored,
     KeepAlive,
     Next,
     OperationError,
@@ -79,6 +80,11 @@ TRANSPORT_WS: list[tuple[str, dict[str, Any], Event]] = [
      Next(4, ExecutionResult(DATA))),
     ("unknown keys on error", {"id": "5", "payload": ERRORS, "type": "error", "x": None},
      OperationError(5, ERRORS)),
+    # Mercurius rejects connection_init with the legacy message on this subprotocol too.
+    ("connection_error (Mercurius)",
+     {"type": "connection_error", "payload": {"message": "Forbidden"}},
+     ConnectionRejected({"message": "Forbidden"})),
+    ("connection_error no payload", {"type": "connection_error"}, ConnectionRejected()),
 ]  # fmt: skip
 
 LEGACY: list[tuple[str, dict[str, Any], Event]] = [
@@ -102,6 +108,26 @@ LEGACY: list[tuple[str, dict[str, Any], Event]] = [
      OperationError(2, [{"message": "bad"}])),
     ("error with name", {"type": "error", "id": "2", "payload": {"name": "Error", "message": "x"}},
      OperationError(2, [{"name": "Error", "message": "x"}])),
+    # gqlgen and Mercurius send the list graphql-transport-ws has.
+    ("error list (gqlgen, Mercurius)",
+     {"type": "error", "id": "2", "payload": [{"message": "bad", "locations": [], "path": []}]},
+     OperationError(2, [{"message": "bad", "locations": [], "path": []}])),
+    ("error list of two",
+     {"type": "error", "id": "2", "payload": [{"message": "a"}, {"message": "b"}]},
+     OperationError(2, [{"message": "a"}, {"message": "b"}])),
+    # Hasura and django-channels-graphql-ws wrap the list as a result does.
+    ("error wrapping errors (Hasura)",
+     {"type": "error", "id": "2", "payload": {"errors": [{"message": "a"}]}},
+     OperationError(2, [{"message": "a"}])),
+    ("error object with a message and errors",
+     {"type": "error", "id": "2", "payload": {"message": "m", "errors": [{"message": "a"}]}},
+     OperationError(2, [{"message": "m", "errors": [{"message": "a"}]}])),
+    ("error wrapping no errors", {"type": "error", "id": "2", "payload": {"errors": []}},
+     OperationError(2, [{"errors": []}])),
+    # AppSync confirms each start; nothing for the operation in it.
+    ("start_ack (AppSync)", {"type": "start_ack", "id": "1"}, Ignored("start_ack")),
+    ("start_ack with payload", {"type": "start_ack", "id": "1", "payload": {}},
+     Ignored("start_ack")),
     ("error without id", {"type": "error", "payload": {"message": "Invalid message type!"}},
      ServerNotice({"message": "Invalid message type!"})),
     ("error with null id", {"type": "error", "id": None, "payload": {"message": "m"}},

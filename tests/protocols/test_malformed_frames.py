@@ -15,6 +15,8 @@ from gql_aiohttp_websockets.protocols import (
 )
 from gql_aiohttp_websockets.protocols.wording import ELIDE_AT, elide
 
+from .helpers import acknowledged
+
 TWS = (GraphQLTransportWSHandler,)
 LEGACY = (ApolloHandler,)
 BOTH = (GraphQLTransportWSHandler, ApolloHandler)
@@ -112,18 +114,21 @@ MALFORMED: list[tuple[str, tuple[type[ProtocolHandler], ...], str | dict[str, An
      "the payload of an 'error' message is not a list of errors"),
     ("error payload missing", TWS, {"type": "error", "id": "1"},
      "the payload of an 'error' message is not a list of errors"),
-    ("error payload list", LEGACY, {"type": "error", "id": "1", "payload": [{"message": "m"}]},
-     "the payload of an 'error' message is not an object"),
+    ("error payload empty list", LEGACY, {"type": "error", "id": "1", "payload": []},
+     "the payload of an 'error' message is neither an object nor a list of errors"),
     ("error payload string", LEGACY, {"type": "error", "id": "1", "payload": "m"},
-     "the payload of an 'error' message is not an object"),
+     "the payload of an 'error' message is neither an object nor a list of errors"),
     ("error payload missing", LEGACY, {"type": "error", "id": "1"},
-     "the payload of an 'error' message is not an object"),
+     "the payload of an 'error' message is neither an object nor a list of errors"),
     # valid in the other subprotocol only
     ("legacy data", TWS, {"type": "data", "id": "1", "payload": RESULT},
      "unknown message type 'data'"),
     ("legacy ka", TWS, {"type": "ka"}, "unknown message type 'ka'"),
-    ("legacy connection_error", TWS, {"type": "connection_error", "payload": {"message": "m"}},
-     "unknown message type 'connection_error'"),
+    # AppSync's start_ack is ignored on the legacy subprotocol only, which AppSync speaks.
+    ("start_ack", TWS, {"type": "start_ack", "id": "1"}, "unknown message type 'start_ack'"),
+    # An unlisted type is an error with or without a payload.
+    ("unknown type with payload", BOTH, {"type": "surprise", "id": "1", "payload": RESULT},
+     "unknown message type 'surprise'"),
     ("modern next", LEGACY, {"type": "next", "id": "1", "payload": RESULT},
      "unknown message type 'next'"),
     ("modern ping", LEGACY, {"type": "ping"}, "unknown message type 'ping'"),
@@ -250,3 +255,33 @@ def test_elide_keeps_head_and_tail() -> None:
     assert elided.endswith("TAIL")
     assert "...<926 chars>..." in elided
     assert len(elided) <= 100
+
+
+@pytest.mark.parametrize("handler_class", [GraphQLTransportWSHandler, ApolloHandler])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param('{"type":"surprise"}', id="unknown type"),
+        pytest.param('{"type":"connection_ack"}', id="out of turn"),
+        pytest.param("not json", id="not JSON"),
+    ],
+)
+def test_an_assumed_subprotocol_is_named_as_the_likely_cause(
+    handler_class: type[ProtocolHandler], frame: str
+) -> None:
+    handler = acknowledged(handler_class(agreed=False))
+    assert not handler.agreed
+    with pytest.raises(TransportProtocolError) as info:
+        handler.receive(frame)
+    assert (
+        f"the server never agreed to {handler_class.subprotocol!r}: its handshake answer "
+        "named no subprotocol" in str(info.value)
+    )
+
+
+def test_an_agreed_subprotocol_names_no_such_cause() -> None:
+    handler = acknowledged(GraphQLTransportWSHandler())
+    assert handler.agreed
+    with pytest.raises(TransportProtocolError) as info:
+        handler.receive('{"type":"surprise"}')
+    assert "never agreed" not in str(info.value)

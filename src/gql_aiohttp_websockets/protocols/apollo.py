@@ -1,7 +1,8 @@
 """The legacy ``graphql-ws`` subprotocol (Apollo's subscriptions-transport-ws).
 
 Message shapes follow PROTOCOL.md of apollographql/subscriptions-transport-ws:
-``start`` / ``data`` / ``error`` (one error object, not a list) / ``complete``,
+``start`` / ``data`` / ``error`` (one error object; gqlgen and Mercurius send a
+list of them, Hasura an object holding ``errors``, both taken too) / ``complete``,
 client ``stop``, server keep-alive ``ka``, ``connection_error`` on rejection and
 ``connection_terminate`` before a normal close.  There are no ping/pong messages.
 """
@@ -38,6 +39,8 @@ class ApolloHandler(ProtocolHandler):
     # gql assumes the legacy protocol when the server answers without a
     # subprotocol; old Apollo servers do not echo the header.
     assumed_when_unnegotiated: ClassVar[bool] = True
+    # AppSync confirms each start.
+    ignored_types: ClassVar[frozenset[str]] = frozenset({"start_ack"})
 
     __slots__ = ()
 
@@ -69,13 +72,22 @@ class ApolloHandler(ProtocolHandler):
             if message.get("id") is None:
                 return ServerNotice(payload)
             op_id = self._op_id(text, message)
-            if type(payload) is not dict:
-                raise self._malformed(text, "the payload of an 'error' message is not an object")
-            return OperationError(op_id, [payload])
+            if type(payload) is dict:
+                # Hasura and django-channels-graphql-ws wrap their errors as a
+                # result does; an error object of its own has a message.
+                errors = payload.get("errors")
+                if "message" not in payload and type(errors) is list and errors:
+                    return OperationError(op_id, errors)
+                return OperationError(op_id, [payload])
+            # The protocol says one object; gqlgen and Mercurius send the list
+            # graphql-transport-ws has, and it means the same.
+            if type(payload) is list and payload:
+                return OperationError(op_id, payload)
+            raise self._malformed(
+                text, "the payload of an 'error' message is neither an object nor a list of errors"
+            )
         if kind == "connection_ack":
             return Ack(message.get("payload"))
         if kind == "connection_error":
             return ConnectionRejected(message.get("payload"))
-        if type(kind) is not str:
-            raise self._malformed(text, "it has no string 'type'")
-        raise self._malformed(text, f"unknown message type {self._quote(kind)}")
+        return self._unknown_type(text, message)

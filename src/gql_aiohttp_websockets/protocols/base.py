@@ -22,7 +22,7 @@ from gql.transport.exceptions import TransportProtocolError
 from graphql import ExecutionResult
 
 from .conversation import ACCEPTS, OUT_OF_TURN, Phase
-from .events import Complete, Event, Next, describe
+from .events import Complete, Event, Ignored, Next, describe
 from .payloads import ReusedPayload
 from .results import (
     JsonDeserializer,
@@ -76,6 +76,10 @@ class ProtocolHandler(ABC):
     Args:
         json_serialize: Turns a message (a ``dict``) into text.
         json_deserialize: Turns received text into Python values.
+        agreed: Whether the server's handshake answer named this
+            subprotocol; ``False`` when it named none and the subprotocol was
+            assumed.  Every protocol error then says so, since a server that
+            agreed to nothing may speak another subprotocol.
     """
 
     #: The Sec-WebSocket-Protocol value this handler speaks.
@@ -96,9 +100,15 @@ class ProtocolHandler(ABC):
     result_type: ClassVar[str] = ""
     #: The ``type`` of the server's ``complete``, for the same fast path.
     complete_type: ClassVar[str] = ""
+    #: Message types the subprotocol does not define that known servers send
+    #: with no result in them (``docs/protocols.rst`` lists who sends which):
+    #: received, they become :class:`~.events.Ignored`; any other unknown type
+    #: is an error.
+    ignored_types: ClassVar[frozenset[str]] = frozenset()
 
     __slots__ = (
         "_accepts",
+        "_agreed",
         "_decode_json",
         "_dumps",
         "_envelope",
@@ -115,7 +125,9 @@ class ProtocolHandler(ABC):
         *,
         json_serialize: JsonSerializer = json.dumps,
         json_deserialize: JsonDeserializer = json.loads,
+        agreed: bool = True,
     ) -> None:
+        self._agreed = agreed
         self._dumps = json_serialize
         self._decode_json = json_decoder(json_deserialize)
         self._phase = Phase.AWAITING_ACK
@@ -135,6 +147,11 @@ class ProtocolHandler(ABC):
         ).match
 
     @property
+    def agreed(self) -> bool:
+        """Whether the server agreed to this subprotocol, rather than naming none."""
+        return self._agreed
+
+    @property
     def phase(self) -> Phase:
         """Where the conversation is, awaiting the ack or acknowledged."""
         return self._phase
@@ -151,7 +168,9 @@ class ProtocolHandler(ABC):
         event = self._parse(text)
         phase = self._accepts.get(type(event))
         if phase is None:
-            raise TransportProtocolError(OUT_OF_TURN[self._phase].format(event=describe(event)))
+            raise TransportProtocolError(
+                OUT_OF_TURN[self._phase].format(event=describe(event)) + self._unagreed_note()
+            )
         if phase is not self._phase:
             self._phase = phase
             self._accepts = ACCEPTS[phase]
@@ -340,8 +359,31 @@ class ProtocolHandler(ABC):
     def _malformed(self, text: str, problem: str) -> TransportProtocolError:
         return TransportProtocolError(
             f"the server sent a message that is not valid {self.subprotocol}: {problem}; "
-            f"received {elide(repr(text))}"
+            f"received {elide(repr(text))}{self._unagreed_note()}"
         )
+
+    def _unagreed_note(self) -> str:
+        # The likely cause of the error, when there is one to name.
+        if self._agreed:
+            return ""
+        return (
+            f"; the server never agreed to {self.subprotocol!r}: its handshake answer "
+            "named no subprotocol, and it may speak another one"
+        )
+
+    def _unknown_type(self, text: str, message: dict[str, Any]) -> Ignored:
+        """Return :class:`Ignored` for a listed type; raise for any other.
+
+        Raises:
+            TransportProtocolError: The type is not a string, or not one of
+                :attr:`ignored_types`.
+        """
+        kind = message.get("type")
+        if type(kind) is not str:
+            raise self._malformed(text, "it has no string 'type'")
+        if kind in self.ignored_types:
+            return Ignored(kind)
+        raise self._malformed(text, f"unknown message type {self._quote(kind)}")
 
     @staticmethod
     def _quote(value: object) -> str:

@@ -14,6 +14,7 @@ from .events import (
     Ack,
     Complete,
     ConnectionRejected,
+    Ignored,
     KeepAlive,
     Next,
     OperationError,
@@ -41,6 +42,7 @@ _CONNECTION_LEVEL: dict[type[Any], Phase] = {
     KeepAlive: Phase.AWAITING_ACK,
     ServerNotice: Phase.AWAITING_ACK,
     ConnectionRejected: Phase.AWAITING_ACK,
+    Ignored: Phase.AWAITING_ACK,
 }
 
 #: For each phase, the events it accepts and the phase each one leads to.

@@ -17,6 +17,7 @@ __all__ = [
     "Complete",
     "ConnectionRejected",
     "Event",
+    "Ignored",
     "KeepAlive",
     "Next",
     "OperationError",
@@ -96,6 +97,18 @@ class ServerNotice:
     payload: Any = None
 
 
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A message of a type the subprotocol does not define, known to carry no result.
+
+    Some servers send such messages beside the subprotocol's own (AppSync
+    confirms each ``start`` with ``start_ack``).  A handler turns only the
+    types it lists into this event; any other unknown type is an error.
+    """
+
+    message_type: str
+
+
 Event: TypeAlias = (
     Ack
     | Next
@@ -106,6 +119,7 @@ Event: TypeAlias = (
     | KeepAlive
     | ConnectionRejected
     | ServerNotice
+    | Ignored
 )
 
 _NAMES: dict[type[Any], str] = {
@@ -118,6 +132,7 @@ _NAMES: dict[type[Any], str] = {
     KeepAlive: "a keep-alive",
     ConnectionRejected: "connection_error",
     ServerNotice: "an error without id",
+    Ignored: "a message of a type the subprotocol does not define",
 }
 
 

@@ -4,7 +4,9 @@ Message shapes follow PROTOCOL.md of enisdenjo/graphql-ws: ``subscribe`` /
 ``next`` / ``error`` (a list of errors, terminal, never followed by
 ``complete``) / ``complete`` (both directions, unconfirmed when sent by the
 client) and ``ping`` / ``pong`` in both directions.  There is no terminate
-message: a normal shutdown is a close with code 1000.
+message: a normal shutdown is a close with code 1000.  One legacy message is
+taken too: Mercurius rejects ``connection_init`` with ``connection_error`` on
+this subprotocol as well.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .base import ProtocolHandler
 from .events import (
     Ack,
     Complete,
+    ConnectionRejected,
     Event,
     Next,
     OperationError,
@@ -83,6 +86,6 @@ class GraphQLTransportWSHandler(ProtocolHandler):
             return Pong(message.get("payload"))
         if kind == "connection_ack":
             return Ack(message.get("payload"))
-        if type(kind) is not str:
-            raise self._malformed(text, "it has no string 'type'")
-        raise self._malformed(text, f"unknown message type {self._quote(kind)}")
+        if kind == "connection_error":
+            return ConnectionRejected(message.get("payload"))
+        return self._unknown_type(text, message)

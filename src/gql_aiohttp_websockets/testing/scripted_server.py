@@ -167,6 +167,10 @@ class ScriptedConnection:
         """Close with a close frame carrying ``code`` and ``reason`` (at most 123 bytes)."""
         await self._wire.close(code, reason)
 
+    async def close_without_status(self) -> None:
+        """Close with a close frame carrying no status code (the client sees 1005)."""
+        await self._wire.close_without_status()
+
     async def drop(self) -> None:
         """Cut the TCP connection with no close frame (the client sees 1006)."""
         self._wire.drop()

@@ -92,6 +92,23 @@ class ServerWire:
         await self.ws.close(code=code, message=_encode_reason(reason))
         self.record.mark_closed(code, reason, "server")
 
+    async def close_without_status(self) -> None:
+        """Close with a close frame that carries no status code (RFC 6455's 1005).
+
+        As Node's ``ws`` does for ``socket.close()`` without a code (Mercurius,
+        for one); aiohttp's own ``close()`` always sends a code.  The client's
+        answering close frame then ends the connection as usual.  Does nothing
+        if the websocket is already closing.
+        """
+        if self.closing:
+            return
+        self._server_close = (1005, "")
+        transport = self.request.transport
+        async with self._send_lock:
+            if transport is not None and not transport.is_closing():
+                # FIN + opcode 8 (close), unmasked, no payload.
+                transport.write(b"\x88\x00")
+
     def drop(self) -> None:
         """Cut the TCP connection without a close frame."""
         if self.closing:
