@@ -48,7 +48,15 @@ __all__ = [
 INTEROP_DIR = Path(__file__).resolve().parent
 SERVERS_DIR = INTEROP_DIR / "servers"
 NODE_MODULES = INTEROP_DIR / "node_modules"
-REQUIRED_PACKAGES = ("graphql", "graphql-ws", "subscriptions-transport-ws", "ws")
+REQUIRED_PACKAGES = (
+    "graphql",
+    "graphql-ws",
+    "subscriptions-transport-ws",
+    "ws",
+    "fastify",
+    "@fastify/websocket",
+    "mercurius",
+)
 
 #: Subprotocol strings, spelled out (gql calls them GRAPHQLWS_ and APOLLO_SUBPROTOCOL).
 TRANSPORT_WS = "graphql-transport-ws"

@@ -2,7 +2,9 @@
 
 Each server is a ``node`` subprocess started once per session, in its own
 process group, on a loopback port the OS picks (its ``listening`` line names
-it), and stopped by its PID when the session ends.
+it), and stopped by its PID when the session ends.  npm graphql-ws and
+subscriptions-transport-ws speak one subprotocol each; Mercurius speaks both
+on one endpoint.
 
 Without ``node`` or ``tests/interop/node_modules`` the tests are skipped with
 the reason; with ``GQL_AIOHTTP_WS_REQUIRE_INTEROP=1`` (set by CI, which runs
@@ -27,6 +29,8 @@ REQUIRE_ENV = "GQL_AIOHTTP_WS_REQUIRE_INTEROP"
 GRAPHQL_WS = "graphql-ws"
 SUBSCRIPTIONS_TRANSPORT_WS = "subscriptions-transport-ws"
 SERVER_NAMES = (GRAPHQL_WS, SUBSCRIPTIONS_TRANSPORT_WS)
+MERCURIUS = "mercurius"
+MERCURIUS_SCRIPT = "mercurius_server.cjs"
 
 
 @pytest.fixture(scope="session")
@@ -148,8 +152,62 @@ def start_own_server(
     with contextlib.ExitStack() as stack:
 
         def start(env: dict[str, str] | None = None) -> NodeServer:
-            run = contextlib.contextmanager(_run)
-            started: NodeServer = stack.enter_context(run(f"{name}-own", script, subprotocol, env))
-            return started
+            return _start_own(stack, name, script, subprotocol, env)
+
+        yield start
+
+
+def _start_own(
+    stack: contextlib.ExitStack,
+    name: str,
+    script: str,
+    subprotocol: str,
+    env: dict[str, str] | None,
+) -> NodeServer:
+    run = contextlib.contextmanager(_run)
+    started: NodeServer = stack.enter_context(run(f"{name}-own", script, subprotocol, env))
+    return started
+
+
+# -- Mercurius: both subprotocols on one endpoint ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mercurius_server(interop_available: None) -> Iterator[NodeServer]:
+    """Mercurius (``fullWsTransport``) sending its keep-alives every ~150 ms.
+
+    It speaks both subprotocols: the tests name theirs (``subprotocols=[...]``);
+    :attr:`NodeServer.subprotocol` is only the default offer.
+    """
+    yield from _run(
+        MERCURIUS, MERCURIUS_SCRIPT, TRANSPORT_WS, {"INTEROP_KEEPALIVE_MS": _interval_ms()}
+    )
+
+
+@pytest.fixture(params=[TRANSPORT_WS, LEGACY_WS])
+def mercurius_subprotocol(request: pytest.FixtureRequest) -> str:
+    """Each subprotocol Mercurius speaks, in turn (test ids ``[graphql-transport-ws]``,
+    ``[graphql-ws]``).
+    """
+    subprotocol: str = request.param
+    return subprotocol
+
+
+#: ``start_own_mercurius_server(subprotocol, env=None)``: a new Mercurius process whose
+#: transports offer ``subprotocol`` by default, started with these extra environment
+#: variables.
+OwnMercuriusStarter = Callable[..., NodeServer]
+
+
+@pytest.fixture
+def start_own_mercurius_server(interop_available: None) -> Iterator[OwnMercuriusStarter]:
+    """Mercurius processes of the test's own, as :func:`start_own_server` starts them.
+
+    Every process started is stopped after the test.
+    """
+    with contextlib.ExitStack() as stack:
+
+        def start(subprotocol: str, env: dict[str, str] | None = None) -> NodeServer:
+            return _start_own(stack, MERCURIUS, MERCURIUS_SCRIPT, subprotocol, env)
 
         yield start
