@@ -17,7 +17,7 @@ import pytest
 from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport
 from gql_aiohttp_websockets.cli import main
 from gql_aiohttp_websockets.cli.arguments import parse_arguments
-from gql_aiohttp_websockets.cli.invocation import build_invocation
+from gql_aiohttp_websockets.cli.inputs import build_invocation
 from gql_aiohttp_websockets.cli.run import run
 
 from .process import run_cli_blocking

@@ -2,11 +2,11 @@
 
 Built on :class:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport`; see
 ``docs/cli.rst`` for the options and the exit statuses.  The modules, one job
-each: :mod:`.arguments` (the parser), :mod:`.inputs` and :mod:`.documents`
-(reading what the options point at), :mod:`.invocation` (all of it checked),
-:mod:`.run` (connect, execute or watch, close), :mod:`.output`,
-:mod:`.events` and :mod:`.failures` (what is printed), :mod:`.signals`
-(Ctrl-C), :mod:`.debug_log` (``-d``), :mod:`.exit_codes`.
+each: :mod:`.arguments` (the command line's parser and exit statuses),
+:mod:`.inputs` (reading and checking what the options point at: the document
+and its operation, variables, headers, init payload), :mod:`.run` (connect,
+execute or watch, close; Ctrl-C, failures and events on stderr, ``-d``) and
+:mod:`.output` (how results are printed).
 """
 
 from __future__ import annotations
@@ -16,13 +16,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .arguments import parse_arguments
-from .debug_log import disable_debug_logging, enable_debug_logging, log_invocation
-from .exit_codes import ExitCode
-from .inputs import UsageError
-from .invocation import build_invocation
+from .arguments import PROGRAM, ExitCode, parse_arguments
+from .inputs import UsageError, build_invocation
 from .output import OutputClosed
-from .run import PROGRAM, run
+from .run import disable_debug_logging, enable_debug_logging, log_invocation, run
 
 __all__ = ["ExitCode", "main"]
 

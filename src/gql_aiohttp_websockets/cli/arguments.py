@@ -1,33 +1,60 @@
-"""The command line of ``gql-ws``: an :mod:`argparse` parser, and the checks of single values.
+"""The command line of ``gql-ws``: its name, its :mod:`argparse` parser, and its exit statuses.
 
 The options follow gql-cli's where it has one (the URL as the positional
 argument, ``-V``, ``-H``, ``-o``, ``-d``); the others are what watching a
-subscription needs.  Values that need reading (files, the environment) or
-parsing as JSON are checked later, by :mod:`.inputs`.
+subscription needs.  The parser checks single values (numbers, choices);
+values that need reading (files, the environment) or parsing as JSON are
+checked later, by :mod:`.inputs`.
 """
 
 from __future__ import annotations
 
 import argparse
+import enum
 from collections.abc import Sequence
 
 from ..retry import RetryPolicy
-from .exit_codes import ExitCode
 
 __all__ = [
     "DEFAULT_RECONNECT_ATTEMPTS",
     "OUTPUT_CHOICES",
+    "PROGRAM",
     "SUBPROTOCOL_CHOICES",
+    "ExitCode",
     "build_parser",
     "parse_arguments",
 ]
 
+#: How the command names itself, in its usage line and on stderr.
+PROGRAM = "gql-ws"
 #: What ``--subprotocol`` accepts.
 SUBPROTOCOL_CHOICES = ("graphql-transport-ws", "graphql-ws")
 #: The attempts of a bare ``--reconnect``: those of the default retry policy.
 DEFAULT_RECONNECT_ATTEMPTS: int = RetryPolicy().attempts or 5
 #: What ``--output`` accepts.
 OUTPUT_CHOICES = ("pretty", "json", "jsonl")
+
+
+class ExitCode(enum.IntEnum):
+    """What ``gql-ws`` exits with.
+
+    When several apply, the highest below 128 wins: a connection that broke
+    after a result with errors exits 3.
+    """
+
+    #: Every result arrived without errors.
+    OK = 0
+    #: A result carried GraphQL errors, or the server answered with ``error``.
+    GRAPHQL_ERRORS = 1
+    #: Bad usage or input: an option, a variable, the document, the init payload.
+    USAGE = 2
+    #: The connection could not be made, or it broke, or ``--timeout`` expired.
+    CONNECTION = 3
+    #: Stopped by Ctrl-C (SIGINT), after telling the server.
+    INTERRUPTED = 130
+    #: Stopped by SIGTERM (``timeout 60 gql-ws ...``), after telling the server.
+    TERMINATED = 143
+
 
 _DESCRIPTION = """\
 Run a GraphQL query or mutation, or watch a subscription, over a websocket
@@ -79,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         The parser; its ``error()`` exits with status 2, as usage errors do.
     """
     parser = argparse.ArgumentParser(
-        prog="gql-ws",
+        prog=PROGRAM,
         description=_DESCRIPTION,
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -1,19 +1,39 @@
-"""Reading what the command line points at: variables, headers, the init payload, the document.
+"""What one run of ``gql-ws`` needs, read from what the command line points at, and checked.
 
-Every function here raises :class:`UsageError` with a message naming what is
-wrong, and never quotes a value that may be a secret (the init payload).
+The variables, the handshake's headers, the init payload and the GraphQL
+document are read here, the operation to run is chosen from the document, and
+all of it comes together in an :class:`Invocation`.  Every function here
+raises :class:`UsageError` with a message naming what is wrong, and never
+quotes a value that may be a secret (the init payload).
+
+A subscription is subscribed to; a query or a mutation is executed once.  The
+operation's type is read from graphql-core's parse of the document, with
+``-o`` choosing among several operations as the server will.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from graphql import DocumentNode, GraphQLSyntaxError, OperationDefinitionNode, OperationType, parse
+from yarl import URL
+
+from ..redaction import safe_url
+from ..retry import RetryPolicy
+from .output import OutputFormat
+
 __all__ = [
+    "Invocation",
+    "Operation",
     "UsageError",
+    "build_invocation",
+    "choose_operation",
     "load_init_payload",
     "parse_headers",
     "parse_variables",
@@ -25,6 +45,8 @@ _FROM_FILE = "@"
 _FROM_ENV = "env:"
 # What HTTP forbids in a header value (aiohttp would refuse it when connecting).
 _FORBIDDEN_IN_HEADERS = frozenset("\r\n\0")
+_WEBSOCKET_SCHEMES = {"ws", "wss"}
+_HTTP_TO_WS = {"http": "ws", "https": "wss"}
 
 
 class UsageError(Exception):
@@ -168,3 +190,170 @@ def read_document_text(query: str | None, file: str | None, stdin: TextIO) -> st
     if not text.strip():
         raise UsageError(f"the GraphQL document from {source} is empty")
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """The operation ``gql-ws`` runs.
+
+    Attributes:
+        document: The whole parsed document (it is sent whole).
+        name: The operation name to send, ``None`` for the only, unnamed one.
+        kind: ``query``, ``mutation`` or ``subscription``.
+    """
+
+    document: DocumentNode
+    name: str | None
+    kind: OperationType
+
+    @property
+    def is_subscription(self) -> bool:
+        """Whether the operation is a subscription (else it is executed once)."""
+        return self.kind is OperationType.SUBSCRIPTION
+
+
+def _describe(operation: OperationDefinitionNode) -> str:
+    name = operation.name.value if operation.name else "(unnamed)"
+    return f"{operation.operation.value} {name}"
+
+
+def choose_operation(text: str, operation_name: str | None = None) -> Operation:
+    """Parse ``text`` and pick the operation to run.
+
+    Args:
+        text: The GraphQL document.
+        operation_name: The ``-o`` option: required when the document holds
+            several operations.
+
+    Returns:
+        The operation, with the parsed document.
+
+    Raises:
+        UsageError: The document does not parse, has no operation, has
+            several and ``operation_name`` picks none of them.
+    """
+    try:
+        document = parse(text)
+    except GraphQLSyntaxError as error:
+        location = error.locations[0] if error.locations else None
+        where = f" at line {location.line}, column {location.column}" if location else ""
+        raise UsageError(f"the GraphQL document does not parse{where}: {error.message}") from None
+    operations = [
+        definition
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+    ]
+    if not operations:
+        raise UsageError("the GraphQL document has no operation (only fragments?)")
+    if operation_name is not None:
+        for operation in operations:
+            if operation.name is not None and operation.name.value == operation_name:
+                return Operation(document, operation_name, operation.operation)
+        found = ", ".join(_describe(operation) for operation in operations)
+        raise UsageError(f"-o: the document has no operation named {operation_name!r}: {found}")
+    if len(operations) > 1:
+        found = ", ".join(_describe(operation) for operation in operations)
+        count = len(operations)
+        raise UsageError(f"the document has {count} operations; pick one with -o: {found}")
+    only = operations[0]
+    return Operation(document, only.name.value if only.name else None, only.operation)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One run of ``gql-ws``, every input read and checked.
+
+    Attributes:
+        url: The websocket URL.
+        operation: What to run.
+        variables: The operation's variables.
+        headers: The handshake's extra HTTP headers, in order.
+        init_payload: The ``connection_init`` payload; ``None`` sends none.
+        subprotocols: The subprotocols to offer; ``None`` for the transport's default.
+        ping_interval: Seconds between protocol pings, or ``None``.
+        reconnect: The retry policy, or ``None`` without ``--reconnect``.
+        count: Stop a subscription after this many results; ``None``: never.
+        timeout: Seconds allowed to connect and between results; ``None``: the
+            transport's connect and ack timeouts, then forever.
+        events: Print lifecycle events on stderr.
+        output: How results are printed.
+        debug: Debug logs on stderr.
+    """
+
+    url: str
+    operation: Operation
+    variables: dict[str, Any]
+    headers: list[tuple[str, str]]
+    init_payload: dict[str, Any] | None
+    subprotocols: tuple[str, ...] | None
+    ping_interval: float | None
+    reconnect: RetryPolicy | None
+    count: int | None
+    timeout: float | None
+    events: bool
+    output: OutputFormat
+    debug: bool
+
+
+def _check_url(text: str, headers: list[tuple[str, str]]) -> str:
+    try:
+        url = URL(text)
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"the URL {safe_url(text)!r} is not valid: {error}") from None
+    if url.scheme in _WEBSOCKET_SCHEMES and url.host:
+        if url.user is not None and any(name.lower() == "authorization" for name, _ in headers):
+            raise UsageError(
+                "the URL carries credentials and -H gives an Authorization header: keep one"
+            )
+        return text
+    if url.scheme in _HTTP_TO_WS and url.host:
+        suggested = safe_url(str(url.with_scheme(_HTTP_TO_WS[url.scheme])))
+        raise UsageError(f"expected a ws:// or wss:// URL (did you mean {suggested}?)")
+    raise UsageError("expected a ws:// or wss:// URL with a host, e.g. wss://example.com/graphql")
+
+
+def build_invocation(
+    arguments: argparse.Namespace,
+    *,
+    stdin: TextIO,
+    stdout_is_terminal: bool,
+    environ: Mapping[str, str] = os.environ,
+) -> Invocation:
+    """Read and check everything the parsed command line points at.
+
+    Args:
+        arguments: What :func:`~.arguments.parse_arguments` returned.
+        stdin: Where the document is read from without ``-q`` and ``-f``.
+        stdout_is_terminal: Whether results go to a terminal (the default
+            output is then ``pretty``, else ``jsonl``).
+        environ: Where ``--init-payload env:NAME`` is looked up.
+
+    Raises:
+        UsageError: Something given cannot be used; the message says what.
+    """
+    headers = parse_headers(arguments.headers)
+    url = _check_url(arguments.url, headers)
+    variables = parse_variables(arguments.variables)
+    init_payload = load_init_payload(arguments.init_payload, environ)
+    text = read_document_text(arguments.query, arguments.file, stdin)
+    operation = choose_operation(text, arguments.operation_name)
+    if arguments.output is not None:
+        output = OutputFormat(arguments.output)
+    else:
+        output = OutputFormat.PRETTY if stdout_is_terminal else OutputFormat.JSONL
+    reconnect = None if arguments.reconnect is None else RetryPolicy(attempts=arguments.reconnect)
+    return Invocation(
+        url=url,
+        operation=operation,
+        variables=variables,
+        headers=headers,
+        init_payload=init_payload,
+        subprotocols=None if arguments.subprotocol is None else (arguments.subprotocol,),
+        ping_interval=arguments.ping_interval,
+        reconnect=reconnect,
+        count=arguments.count,
+        timeout=arguments.timeout,
+        events=arguments.events,
+        output=output,
+        debug=arguments.debug,
+    )
