@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from gql.transport.exceptions import TransportProtocolError
+from gql.transport.exceptions import TransportProtocolError, TransportQueryError
 
 from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport, ListenerQueue
 from gql_aiohttp_websockets.close_codes import CloseCode
-from gql_aiohttp_websockets.connection import Connection
-from gql_aiohttp_websockets.exceptions import ConnectionFailedBase, TransportConnectionClosed
+from gql_aiohttp_websockets.connection import Connection, close_wait
+from gql_aiohttp_websockets.exceptions import (
+    ConnectionFailedBase,
+    HeartbeatTimeoutError,
+    TransportConnectionClosed,
+)
 from gql_aiohttp_websockets.lifecycle import ConnectionState
 from gql_aiohttp_websockets.request_payload import build_payload
-from gql_aiohttp_websockets.testing import GraphQLWebsocketServer, example_schema
+from gql_aiohttp_websockets.testing import (
+    GraphQLWebsocketServer,
+    ScriptedWebsocketServer,
+    example_schema,
+    scaled_timeout,
+)
 from tests.helpers import within
 from tests.task_leaks import PACKAGE_DIR, tasks_left_running
 from tests.transport.conftest import BOTH
@@ -161,3 +171,146 @@ async def test_a_connection_that_never_opened_closes_cleanly(
     await within(connection.close(5, goodbye=False))
     assert connection.state is ConnectionState.CLOSED
     assert len(ended) == 1
+
+
+# -- the receive loop, one kind of received message at a time -------------------------
+
+
+def connection_to(
+    server: ScriptedWebsocketServer, session: aiohttp.ClientSession, ended: Ended
+) -> tuple[Connection, dict[int, ListenerQueue], asyncio.Event, asyncio.Event]:
+    listeners: dict[int, ListenerQueue] = {}
+    ping, pong = asyncio.Event(), asyncio.Event()
+    connection = Connection(
+        AIOHTTPWebsocketsTransport(server.url).connection_settings(),
+        session,
+        listeners=listeners,
+        ping_received=ping,
+        pong_received=pong,
+        on_end=ended,
+    )
+    return connection, listeners, ping, pong
+
+
+@pytest.mark.parametrize("subprotocol", BOTH)
+async def test_results_and_ends_go_to_their_operation_only(
+    session: aiohttp.ClientSession, subprotocol: str
+) -> None:
+    kind = "next" if subprotocol == "graphql-transport-ws" else "data"
+
+    async def script(conn: Any) -> None:
+        await conn.accept_init()
+        for op_id in ("2", "1", "2", "7"):
+            await conn.send_json({"type": kind, "id": op_id, "payload": {"data": {"n": op_id}}})
+        await conn.send_json({"type": "complete", "id": "2"})
+        await conn.send_json({"type": "error", "id": "1", "payload": [{"message": "boom"}]})
+        await conn.wait_closed(scaled_timeout(10))
+
+    ended = Ended()
+    async with ScriptedWebsocketServer(script, subprotocols=(subprotocol,)) as server:
+        connection, listeners, _, _ = connection_to(server, session, ended)
+        # Registered before the loop starts, as the transport registers before it sends.
+        one = listeners[1] = ListenerQueue(1, False)
+        two = listeners[2] = ListenerQueue(2, False)
+        await opened(connection)
+        assert (await within(two.get()))[1].data == {"n": "2"}  # type: ignore[union-attr]
+        assert (await within(two.get()))[1].data == {"n": "2"}  # type: ignore[union-attr]
+        assert await within(two.get()) == ("complete", None)
+        assert (await within(one.get()))[1].data == {"n": "1"}  # type: ignore[union-attr]
+        with pytest.raises(TransportQueryError, match="boom"):
+            await within(one.get())
+        assert ended == [], "a result for an unknown id (7) ends nothing"
+        await within(connection.close(5, goodbye=False))
+
+
+async def test_a_ping_is_answered_and_the_payloads_kept(
+    session: aiohttp.ClientSession,
+) -> None:
+    async def script(conn: Any) -> None:
+        await conn.accept_init()
+        await conn.send_json({"type": "ping", "payload": {"at": 1}})
+        await conn.expect("pong")
+        await conn.send_json({"type": "pong", "payload": {"at": 2}})
+        await conn.wait_closed(scaled_timeout(10))
+
+    ended = Ended()
+    async with ScriptedWebsocketServer(script, subprotocols=("graphql-transport-ws",)) as server:
+        connection, _, ping, pong = connection_to(server, session, ended)
+        await opened(connection)
+        await within(pong.wait())
+        assert ping.is_set()
+        assert connection.payloads["ping"] == {"at": 1}
+        assert connection.payloads["pong"] == {"at": 2}
+        assert [message["type"] for message in server.connections[0].received] == [
+            "connection_init",
+            "pong",
+        ]
+        await within(connection.close(5, goodbye=False))
+
+
+async def test_notices_and_ignored_messages_are_logged_and_end_nothing(
+    session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def script(conn: Any) -> None:
+        await conn.accept_init()
+        await conn.send_json({"type": "error", "payload": {"message": "what?"}})
+        await conn.send_json({"type": "start_ack", "id": "1"})
+        await conn.send_json({"type": "data", "id": "1", "payload": {"data": {"n": 1}}})
+        await conn.wait_closed(scaled_timeout(10))
+
+    caplog.set_level(logging.DEBUG, logger="gql_aiohttp_websockets")
+    ended = Ended()
+    async with ScriptedWebsocketServer(script, subprotocols=("graphql-ws",)) as server:
+        connection, listeners, _, _ = connection_to(server, session, ended)
+        listener = listeners[1] = ListenerQueue(1, False)
+        await opened(connection)
+        assert (await within(listener.get()))[1].data == {"n": 1}  # type: ignore[union-attr]
+        assert ended == []
+        await within(connection.close(5, goodbye=False))
+    assert "the server complained about the connection: {'message': 'what?'}" in caplog.text
+    assert "ignored a 'start_ack' message, which graphql-ws does not define" in caplog.text
+
+
+async def test_a_malformed_frame_in_the_loop_ends_the_connection_with_the_protocol_code(
+    session: aiohttp.ClientSession,
+) -> None:
+    async def script(conn: Any) -> None:
+        await conn.accept_init()
+        await conn.send_text("not json")
+        await conn.wait_closed(scaled_timeout(10))
+
+    ended = Ended()
+    async with ScriptedWebsocketServer(script, subprotocols=("graphql-transport-ws",)) as server:
+        connection, _, _, _ = connection_to(server, session, ended)
+        await opened(connection)
+        await within(ended.reported.wait())
+        await within(connection.close(5, goodbye=False))
+        assert await server.connections[0].wait_closed(scaled_timeout(5)) == 4004
+    (_, error, code), *_ = ended
+    assert isinstance(error, TransportProtocolError)
+    assert code == 4004
+
+
+@pytest.mark.parametrize(
+    ("error", "remaining", "pong_timeout", "keep_alive_timeout", "wait"),
+    [
+        # A server that stopped answering gets as long as the liveness limit it missed.
+        (HeartbeatTimeoutError("no pong"), 10.0, 0.5, None, 0.5),
+        (HeartbeatTimeoutError("silent"), 10.0, None, 2.0, 2.0),
+        (HeartbeatTimeoutError("silent"), 10.0, 0.5, 2.0, 0.5),
+        (HeartbeatTimeoutError("silent"), None, None, 2.0, 2.0),
+        (HeartbeatTimeoutError("silent"), 0.1, None, 2.0, 0.1),
+        (HeartbeatTimeoutError("silent"), 10.0, None, None, 10.0),
+        # Any other end: the rest of close_timeout.
+        (RuntimeError("closed"), 10.0, 0.5, 2.0, 10.0),
+        (None, None, 0.5, 2.0, None),
+    ],
+)
+def test_close_wait(
+    error: Exception | None,
+    remaining: float | None,
+    pong_timeout: float | None,
+    keep_alive_timeout: float | None,
+    wait: float | None,
+) -> None:
+    assert close_wait(error, remaining, pong_timeout, keep_alive_timeout) == wait

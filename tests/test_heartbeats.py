@@ -8,8 +8,8 @@ import pytest
 from gql.transport.exceptions import TransportServerError
 
 from gql_aiohttp_websockets.close_codes import CloseCode
-from gql_aiohttp_websockets.exceptions import ConnectionFailedBase, HeartbeatTimeoutError
-from gql_aiohttp_websockets.heartbeats import close_wait, keep_alive_watchdog, ping_timer
+from gql_aiohttp_websockets.exceptions import ConnectionFailedBase
+from gql_aiohttp_websockets.heartbeats import keep_alive_watchdog, ping_timer
 from tests.helpers import within
 
 
@@ -106,28 +106,3 @@ async def test_arriving_frames_keep_the_watchdog_quiet() -> None:
     watchdog.cancel()
     await within(asyncio.wait([watchdog]))
     assert failures == []
-
-
-@pytest.mark.parametrize(
-    ("error", "remaining", "pong_timeout", "keep_alive_timeout", "wait"),
-    [
-        # A server that stopped answering gets as long as the liveness limit it missed.
-        (HeartbeatTimeoutError("no pong"), 10.0, 0.5, None, 0.5),
-        (HeartbeatTimeoutError("silent"), 10.0, None, 2.0, 2.0),
-        (HeartbeatTimeoutError("silent"), 10.0, 0.5, 2.0, 0.5),
-        (HeartbeatTimeoutError("silent"), None, None, 2.0, 2.0),
-        (HeartbeatTimeoutError("silent"), 0.1, None, 2.0, 0.1),
-        (HeartbeatTimeoutError("silent"), 10.0, None, None, 10.0),
-        # Any other end: the rest of close_timeout.
-        (RuntimeError("closed"), 10.0, 0.5, 2.0, 10.0),
-        (None, None, 0.5, 2.0, None),
-    ],
-)
-def test_close_wait(
-    error: Exception | None,
-    remaining: float | None,
-    pong_timeout: float | None,
-    keep_alive_timeout: float | None,
-    wait: float | None,
-) -> None:
-    assert close_wait(error, remaining, pong_timeout, keep_alive_timeout) == wait

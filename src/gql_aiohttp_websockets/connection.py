@@ -1,11 +1,17 @@
 """Connection: one websocket, used once.
 
 A connection opens its websocket, agrees on a subprotocol, sends
-``connection_init`` and waits for the ack; then it runs its receive loop (a
-:class:`~gql_aiohttp_websockets.receiver.Receiver`) and its timers, sends
-what it is asked to, and closes when told.  It tracks and awaits its own
-tasks, knows nothing of gql's client, never reconnects, and reports its end
-exactly once, through ``on_end``.
+``connection_init`` and waits for the ack; then it runs its receive loop and
+its timers, sends what it is asked to, and closes when told.  It tracks and
+awaits its own tasks, knows nothing of gql's client, never reconnects, and
+reports its end exactly once, through ``on_end``.
+
+The receive loop is the hot path: a text frame whose envelope
+:meth:`ProtocolHandler.route` reads becomes text queued for its operation's
+``ListenerQueue``, decoded only when the consumer takes it; a frame it cannot
+route is parsed whole into an event.  Results and ``complete`` are queued
+with their consumers' wake-ups held for the turn (see ``wakeups.py``);
+everything else ends the turn first.
 """
 
 from __future__ import annotations
@@ -20,35 +26,61 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import aiohttp
 from aiohttp import WSMsgType
-from gql.transport.exceptions import TransportProtocolError
+from gql.transport.exceptions import (
+    TransportProtocolError,
+    TransportQueryError,
+    TransportServerError,
+)
 from graphql import ExecutionResult
 
-from .aiohttp_errors import HANDSHAKE_ERRORS, SEND_ERRORS, frame_error, handshake_error, send_error
-from .aiohttp_internals import release_response, response_headers, tuned_transport
+from .aiohttp_errors import (
+    HANDSHAKE_ERRORS,
+    SEND_ERRORS,
+    frame_error,
+    handshake_error,
+    receive_timeout_error,
+    send_error,
+)
+from .aiohttp_internals import parsed_frames, release_response, response_headers, tuned_transport
 from .close_codes import CloseCode
 from .exceptions import (
     AckTimeoutError,
     ConnectionFailedBase,
     ConnectionRejectedError,
     ConnectTimeoutError,
+    HeartbeatTimeoutError,
 )
 from .flow_control import Overflow, Pressure
 from .handshake import negotiated_subprotocol, ws_connect_kwargs
-from .heartbeats import close_wait, keep_alive_watchdog, ping_timer
+from .heartbeats import keep_alive_watchdog, ping_timer
 from .lifecycle import CONNECTION_MOVES, ConnectionState, Lifecycle
-from .listener_queue import ListenerQueue, wait_until_ended
-from .protocols import Ack, ConnectionRejected, ProtocolHandler, get_protocol
-from .receiver import Receiver
+from .listener_queue import COMPLETE, ListenerQueue, QueueMarker, wait_until_ended
+from .protocols import (
+    Ack,
+    Complete,
+    ConnectionRejected,
+    Ignored,
+    Next,
+    OperationError,
+    Ping,
+    Pong,
+    ProtocolHandler,
+    ServerNotice,
+    get_protocol,
+)
+from .protocols.events import Event
+from .protocols.wording import elide
 from .redaction import frame_for_log, safe_url
 from .settings import ConnectionSettings
 from .waiting import within
+from .wakeups import RESULT_WEIGHT, Turn, readable_probe
 
 if TYPE_CHECKING:
     from aiohttp.client_ws import ClientWebSocketResponse as _ClientWebSocketResponse
 
     ClientWebSocketResponse: TypeAlias = _ClientWebSocketResponse[bool]
 
-__all__ = ["NOT_OPEN", "Connection", "EndCallback", "InitPayload"]
+__all__ = ["NOT_OPEN", "Connection", "EndCallback", "InitPayload", "close_wait"]
 
 log = logging.getLogger("gql_aiohttp_websockets.connection")
 
@@ -131,10 +163,17 @@ class Connection:
         self._lifecycle = Lifecycle(ConnectionState.NEW, CONNECTION_MOVES, log)
         self._socket: socket.socket | None = None
         self._transport: asyncio.BaseTransport | None = None
-        self._receiver: Receiver | None = None
         self._receive_task: asyncio.Task[None] | None = None
         self._timers: list[asyncio.Task[None]] = []
+        # Stops of operations that fell behind (Overflow.FAIL), sent in the background.
+        self._stops: set[asyncio.Task[None]] = set()
         self._pressure = Pressure()
+        # Whether reading is held back by a full queue (Overflow.BACKPRESSURE).
+        self._paused = False
+        # Text frames received, counted only for a keep-alive watchdog.
+        self._frames_received = 0
+        # The highest operation id started on this connection.
+        self._last_issued = 0
 
     @property
     def state(self) -> ConnectionState:
@@ -169,23 +208,10 @@ class Connection:
         self.subprotocol_assumed = not agreed
         handler_class = get_protocol(self.subprotocol)
         assert handler_class is not None  # the offer only holds registered names
-        handler = self.handler = handler_class(
+        self.handler = handler_class(
             json_serialize=settings.json_serialize,
             json_deserialize=settings.json_deserialize,
             agreed=agreed,
-        )
-        self._receiver = Receiver(
-            websocket,
-            handler,
-            settings,
-            listeners=self._listeners,
-            payloads=self.payloads,
-            ping_received=self._ping_received,
-            pong_received=self._pong_received,
-            send=self.send,
-            closing=self._is_closing,
-            fail=self._end,
-            pressure=self._pressure,
         )
 
     async def _ws_connect(self, offer: tuple[str, ...]) -> ClientWebSocketResponse:
@@ -221,10 +247,9 @@ class Connection:
             ) from None
 
     async def _initialize(self, init_payload: InitPayload) -> None:
-        websocket, handler, receiver = self._opened, self.handler, self._receiver
+        websocket, handler = self._opened, self.handler
         assert websocket is not None
         assert handler is not None
-        assert receiver is not None
         payload: Any = init_payload() if callable(init_payload) else init_payload
         if inspect.isawaitable(payload):
             payload = await payload
@@ -250,18 +275,17 @@ class Connection:
                 raise ConnectionRejectedError(
                     f"the server rejected the connection (connection_error): {event.payload!r}"
                 )
-            await receiver.handle_control(event)
+            await self._handle_control(event)
 
     def start(self) -> None:
         """Start the receive loop and the timers: operations may run."""
         self._lifecycle.move(ConnectionState.OPEN)
-        handler, receiver = self.handler, self._receiver
+        handler = self.handler
         assert handler is not None
-        assert receiver is not None
         self.decode_result = handler.routed_result
         self.on_malformed = self._malformed
         self.on_full = self._queue_full
-        self._receive_task = asyncio.ensure_future(receiver.run())
+        self._receive_task = asyncio.ensure_future(self._receive_loop())
         settings = self.settings
         if settings.ping_interval is not None and handler.supports_ping:
             self._start_timer(
@@ -271,21 +295,177 @@ class Connection:
                     self.send_ping,
                     self._pong_received,
                     self._end,
-                    paused=lambda: receiver.paused,
+                    paused=self._reading_paused,
                 )
             )
         if settings.keep_alive_timeout is not None:
             self._start_timer(
                 keep_alive_watchdog(
                     settings.keep_alive_timeout,
-                    lambda: receiver.frames_received,
+                    self._frame_count,
                     self._end,
-                    paused=lambda: receiver.paused,
+                    paused=self._reading_paused,
                 )
             )
 
     def _start_timer(self, timer: Awaitable[None]) -> None:
         self._timers.append(asyncio.ensure_future(timer))
+
+    def _reading_paused(self) -> bool:
+        return self._paused
+
+    def _frame_count(self) -> int:
+        return self._frames_received
+
+    # ----------------------------------------------------------- receiving
+
+    async def _receive_loop(self) -> None:
+        # Receive until the websocket ends, then end the connection with why;
+        # an end the connection expects (it is closing) is reported to nobody.
+        websocket, handler = self._opened, self.handler
+        assert websocket is not None
+        assert handler is not None
+        listeners = self._listeners
+        receive = websocket.receive
+        route = handler.route
+        parse = handler.receive
+        text_type = WSMsgType.TEXT
+        debug = log.isEnabledFor(logging.DEBUG)
+        # Frames are counted only for the keep-alive watchdog, when there is one.
+        counting = self.settings.keep_alive_timeout is not None
+        turn = Turn(
+            asyncio.get_running_loop(),
+            parsed_frames(websocket),
+            readable_probe(websocket.get_extra_info("socket")),
+        )
+        held = turn.held
+        before_receive = turn.before_receive
+        full = self._pressure.queues
+        error: Exception
+        try:
+            while True:
+                if held and before_receive():
+                    await asyncio.sleep(0)
+                if full:
+                    turn.end()
+                    await self._hold_back()
+                message = await receive()
+                if turn.holding:
+                    turn.stop_holding()
+                if message.type is not text_type:
+                    if self._is_closing():
+                        return
+                    error = frame_error(
+                        message,
+                        "while operations were running",
+                        self.settings.max_msg_size,
+                        self.settings.heartbeat,
+                    )
+                    break
+                if counting:
+                    self._frames_received += 1
+                text = message.data
+                if debug:
+                    log.debug("<<< %s", frame_for_log(text))
+                item: ExecutionResult | str | QueueMarker
+                routed = route(text)
+                if routed is not None:
+                    # The payload stays text until the consumer takes it.
+                    op_id, item = routed
+                else:
+                    event = parse(text)
+                    if type(event) is Next:
+                        op_id, item = event.op_id, event.result
+                    elif type(event) is Complete:
+                        # Held like a result: it is queued after them anyway.
+                        op_id, item = event.op_id, COMPLETE
+                    else:
+                        turn.end()
+                        await self._handle_event(event, listeners)
+                        continue
+                listener = listeners.get(op_id)
+                if listener is not None:
+                    if listener.put_held(item):
+                        held.append(listener)
+                    turn.bytes += len(text) + RESULT_WEIGHT
+                elif debug:
+                    self._log_unclaimed("complete" if item is COMPLETE else "a result", op_id)
+        except (TransportProtocolError, TransportServerError) as exc:
+            error = exc
+        except asyncio.TimeoutError:
+            error = receive_timeout_error(self.settings.receive_timeout)
+        except Exception as exc:
+            log.exception("unexpected error in the receive loop")
+            error = ConnectionFailedBase(f"unexpected error in the receive loop: {exc!r}")
+        finally:
+            turn.end()
+        if isinstance(error, TransportProtocolError):
+            self._end(error, handler.protocol_error_close_code)
+        else:
+            self._end(error, CloseCode.NORMAL_CLOSURE)
+
+    async def _hold_back(self) -> None:
+        # Not reading lets aiohttp's buffer fill, which pauses the socket's
+        # reading, and TCP's window then slows the server down.
+        self._paused = True
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("a full queue holds reading back")
+        try:
+            await self._pressure.relieved()
+        finally:
+            self._paused = False
+
+    async def _handle_event(self, event: Event, listeners: dict[int, ListenerQueue]) -> None:
+        # Results and complete never get here: the receive loop queues them.
+        if isinstance(event, OperationError):
+            listener = listeners.get(event.op_id)
+            if listener is None:
+                if log.isEnabledFor(logging.DEBUG):
+                    self._log_unclaimed("an error", event.op_id)
+            else:
+                listener.set_exception_nowait(
+                    TransportQueryError(
+                        str(event.errors[0]), query_id=event.op_id, errors=event.errors
+                    )
+                )
+        elif isinstance(event, ConnectionRejected):
+            raise ConnectionRejectedError(
+                f"the server reported a connection error: {event.payload!r}"
+            )
+        else:
+            await self._handle_control(event)
+
+    async def _handle_control(self, event: Event) -> None:
+        # What a ping, pong, keep-alive, server notice or ignored message asks for.
+        handler = self.handler
+        assert handler is not None
+        if isinstance(event, Ping):
+            self.payloads["ping"] = event.payload
+            self._ping_received.set()
+            if self.settings.answer_pings:
+                frame = handler.pong()
+                if frame is not None:
+                    await self.send(frame)
+        elif isinstance(event, Pong):
+            self.payloads["pong"] = event.payload
+            self._pong_received.set()
+        elif isinstance(event, ServerNotice):
+            log.warning(
+                "the server complained about the connection: %s", elide(repr(event.payload))
+            )
+        elif isinstance(event, Ignored):
+            # Known to carry no result (see ProtocolHandler.ignored_types).
+            log.debug(
+                "ignored a %s message, which %s does not define",
+                elide(repr(event.message_type), 60),
+                handler.subprotocol,
+            )
+
+    def _log_unclaimed(self, what: str, op_id: int) -> None:
+        # gql and the graphql-ws client ignore such messages too: nobody waits
+        # for them, so they can hurt no operation.
+        state = "has finished" if op_id <= self._last_issued else "was never started"
+        log.debug("ignored %s for operation %d, which %s", what, op_id, state)
 
     # ------------------------------------------------------------- sending
 
@@ -311,10 +491,9 @@ class Connection:
         Built apart from the sending, so that the caller can let go of the
         payload while the frame waits for the socket.
         """
-        handler, receiver = self.handler, self._receiver
+        handler = self.handler
         assert handler is not None
-        assert receiver is not None
-        receiver.last_issued = op_id
+        self._last_issued = op_id
         return handler.start(op_id, payload)
 
     async def stop_operation(self, op_id: int) -> None:
@@ -364,8 +543,9 @@ class Connection:
             return
         # FAIL: the consumer gets the error; the server is told to stop.
         if self._lifecycle.state is ConnectionState.OPEN:
-            # Awaited on close with the timers.
-            self._start_timer(self._stop_quietly(queue.query_id))
+            stop = asyncio.ensure_future(self._stop_quietly(queue.query_id))
+            self._stops.add(stop)
+            stop.add_done_callback(self._stops.discard)
 
     async def _stop_quietly(self, op_id: int) -> None:
         try:
@@ -410,11 +590,15 @@ class Connection:
 
         self._pressure.stop()
         try:
-            timers, self._timers = self._timers, []
-            for timer in timers:
-                timer.cancel()
-            if timers:
-                await asyncio.wait(timers)
+            # The stops of operations that fell behind go with the timers:
+            # the goodbye below stops what is still running.
+            tasks = [*self._timers, *self._stops]
+            self._timers = []
+            self._stops.clear()
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks)
             websocket, handler = self._opened, self.handler
             if goodbye and websocket is not None and handler is not None:
                 if self._listeners:
@@ -505,3 +689,24 @@ class Connection:
         if self._receive_task is not None:
             running = [listener for listener in listeners.values() if not listener.closed]
             await wait_until_ended(running, self._receive_task)
+
+
+def close_wait(
+    error: Exception | None,
+    remaining: float | None,
+    pong_timeout: float | None,
+    keep_alive_timeout: float | None,
+) -> float | None:
+    """How long to wait for the server's answer to our close frame.
+
+    A server that missed its pong or keep-alive (``error`` is a
+    :class:`HeartbeatTimeoutError`) gets no longer than that timeout: waiting
+    the rest of ``close_timeout`` (``remaining``) for a server that stopped
+    answering would only delay a reconnect.  Anything else gets ``remaining``.
+    """
+    if not isinstance(error, HeartbeatTimeoutError):
+        return remaining
+    grace = min((limit for limit in (pong_timeout, keep_alive_timeout) if limit), default=None)
+    if grace is None:
+        return remaining
+    return grace if remaining is None else min(grace, remaining)

@@ -15,7 +15,7 @@ from .close_codes import CloseCode
 from .exceptions import ConnectionFailedBase, HeartbeatTimeoutError
 from .waiting import within
 
-__all__ = ["Fail", "close_wait", "keep_alive_watchdog", "ping_timer"]
+__all__ = ["Fail", "keep_alive_watchdog", "ping_timer"]
 
 #: Ends the connection with an error and the close code to close it with.
 Fail = Callable[[Exception, int], None]
@@ -106,24 +106,3 @@ async def keep_alive_watchdog(
                 CloseCode.GOING_AWAY,
             )
             return
-
-
-def close_wait(
-    error: Exception | None,
-    remaining: float | None,
-    pong_timeout: float | None,
-    keep_alive_timeout: float | None,
-) -> float | None:
-    """How long to wait for the server's answer to our close frame.
-
-    A server that missed its pong or keep-alive (``error`` is a
-    :class:`HeartbeatTimeoutError`) gets no longer than that timeout: waiting
-    the rest of ``close_timeout`` (``remaining``) for a server that stopped
-    answering would only delay a reconnect.  Anything else gets ``remaining``.
-    """
-    if not isinstance(error, HeartbeatTimeoutError):
-        return remaining
-    grace = min((limit for limit in (pong_timeout, keep_alive_timeout) if limit), default=None)
-    if grace is None:
-        return remaining
-    return grace if remaining is None else min(grace, remaining)
