@@ -1,15 +1,10 @@
-"""closing.py: one shutdown at a time, excused closes, and how operations end."""
+"""closing.py: one shutdown at a time, and excused closes."""
 
 from __future__ import annotations
 
 import asyncio
 
-import pytest
-from graphql import ExecutionResult
-
-from gql_aiohttp_websockets import ListenerQueue
-from gql_aiohttp_websockets.closing import ExcusedCloses, Shutdown, end_operations
-from gql_aiohttp_websockets.listener_queue import COMPLETE
+from gql_aiohttp_websockets.closing import ExcusedCloses, Shutdown
 from tests.helpers import within
 
 
@@ -58,27 +53,3 @@ async def test_an_excused_close_is_excused_once_and_only_at_once() -> None:
     await asyncio.sleep(0)
     assert not excused.take(task)
     assert not excused.take(None)
-
-
-def result(n: int) -> ExecutionResult:
-    return ExecutionResult(data={"n": n})
-
-
-@pytest.mark.parametrize("complete_subscriptions", [False, True])
-def test_end_operations(complete_subscriptions: bool) -> None:
-    subscription = ListenerQueue(1, True)
-    subscription.payload = {"query": "subscription { n }"}
-    query = ListenerQueue(2, False)
-    subscription.put_result(result(0))
-    listeners = {1: subscription, 2: query}
-    error = RuntimeError("closed")
-    end_operations(listeners, error, complete_subscriptions=complete_subscriptions)
-    assert subscription.take_nowait().data == {"n": 0}  # type: ignore[union-attr]
-    if complete_subscriptions:
-        assert subscription.take_nowait() is COMPLETE
-    else:
-        with pytest.raises(RuntimeError, match="closed"):
-            subscription.take_nowait()
-    # An operation that is never sent twice gets the error either way.
-    with pytest.raises(RuntimeError, match="closed"):
-        query.take_nowait()

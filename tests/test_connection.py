@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from gql.transport.exceptions import TransportProtocolError, TransportQueryError
 
-from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport, ListenerQueue
+from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport
 from gql_aiohttp_websockets.close_codes import CloseCode
 from gql_aiohttp_websockets.connection import Connection, close_wait
 from gql_aiohttp_websockets.exceptions import (
@@ -21,6 +21,7 @@ from gql_aiohttp_websockets.exceptions import (
     TransportConnectionClosed,
 )
 from gql_aiohttp_websockets.lifecycle import ConnectionState
+from gql_aiohttp_websockets.operations import Operation, OperationKind, Operations
 from gql_aiohttp_websockets.request_payload import build_payload
 from gql_aiohttp_websockets.testing import (
     GraphQLWebsocketServer,
@@ -64,17 +65,17 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 def make(
     url: str, session: aiohttp.ClientSession, ended: Ended, **options: Any
-) -> tuple[Connection, dict[int, ListenerQueue]]:
-    listeners: dict[int, ListenerQueue] = {}
+) -> tuple[Connection, Operations]:
+    operations = Operations()
     connection = Connection(
         AIOHTTPWebsocketsTransport(url, **options).connection_settings(),
         session,
-        listeners=listeners,
+        operations=operations,
         ping_received=asyncio.Event(),
         pong_received=asyncio.Event(),
         on_end=ended,
     )
-    return connection, listeners
+    return connection, operations
 
 
 async def opened(connection: Connection) -> Connection:
@@ -88,15 +89,14 @@ async def test_a_connection_runs_an_operation_and_closes_with_nothing_left(
     server: GraphQLWebsocketServer, session: aiohttp.ClientSession
 ) -> None:
     ended = Ended()
-    connection, listeners = make(server.url, session, ended)
+    connection, operations = make(server.url, session, ended)
     assert connection.state is ConnectionState.NEW
     await opened(connection)
     assert connection.state is ConnectionState.OPEN
     assert connection.subprotocol == server.subprotocols[0]
     assert "connection_ack" in connection.payloads
     assert connection.decode_result is not None
-    listener = ListenerQueue(1, False, connection.decode_result, connection.on_malformed)
-    listeners[1] = listener
+    listener = registered(operations, connection).buffer
     await connection.send(
         connection.start_frame(1, build_payload("subscription { countdown(from: 2) }"))
     )
@@ -178,18 +178,31 @@ async def test_a_connection_that_never_opened_closes_cleanly(
 
 def connection_to(
     server: ScriptedWebsocketServer, session: aiohttp.ClientSession, ended: Ended
-) -> tuple[Connection, dict[int, ListenerQueue], asyncio.Event, asyncio.Event]:
-    listeners: dict[int, ListenerQueue] = {}
+) -> tuple[Connection, Operations, asyncio.Event, asyncio.Event]:
+    operations = Operations()
     ping, pong = asyncio.Event(), asyncio.Event()
     connection = Connection(
         AIOHTTPWebsocketsTransport(server.url).connection_settings(),
         session,
-        listeners=listeners,
+        operations=operations,
         ping_received=ping,
         pong_received=pong,
         on_end=ended,
     )
-    return connection, listeners, ping, pong
+    return connection, operations, ping, pong
+
+
+def registered(operations: Operations, connection: Connection) -> Operation:
+    """An operation registered before the connection starts, placed on it once it has."""
+    return operations.register(OperationKind.SUBSCRIPTION, connection, stop_on_leave=False)
+
+
+async def opened_with(connection: Connection, operations: Operations) -> None:
+    # The receive loop's task has not run yet when start() returns: placing the
+    # operations now gives them the connection's decoder before any result.
+    await opened(connection)
+    for operation in list(operations.running.values()):
+        operations.place(operation, connection)
 
 
 @pytest.mark.parametrize("subprotocol", BOTH)
@@ -208,11 +221,10 @@ async def test_results_and_ends_go_to_their_operation_only(
 
     ended = Ended()
     async with ScriptedWebsocketServer(script, subprotocols=(subprotocol,)) as server:
-        connection, listeners, _, _ = connection_to(server, session, ended)
-        # Registered before the loop starts, as the transport registers before it sends.
-        one = listeners[1] = ListenerQueue(1, False)
-        two = listeners[2] = ListenerQueue(2, False)
-        await opened(connection)
+        connection, operations, _, _ = connection_to(server, session, ended)
+        one = registered(operations, connection).buffer
+        two = registered(operations, connection).buffer
+        await opened_with(connection, operations)
         assert (await within(two.get()))[1].data == {"n": "2"}  # type: ignore[union-attr]
         assert (await within(two.get()))[1].data == {"n": "2"}  # type: ignore[union-attr]
         assert await within(two.get()) == ("complete", None)
@@ -261,9 +273,9 @@ async def test_notices_and_ignored_messages_are_logged_and_end_nothing(
     caplog.set_level(logging.DEBUG, logger="gql_aiohttp_websockets")
     ended = Ended()
     async with ScriptedWebsocketServer(script, subprotocols=("graphql-ws",)) as server:
-        connection, listeners, _, _ = connection_to(server, session, ended)
-        listener = listeners[1] = ListenerQueue(1, False)
-        await opened(connection)
+        connection, operations, _, _ = connection_to(server, session, ended)
+        listener = registered(operations, connection).buffer
+        await opened_with(connection, operations)
         assert (await within(listener.get()))[1].data == {"n": 1}  # type: ignore[union-attr]
         assert ended == []
         await within(connection.close(5, goodbye=False))

@@ -15,6 +15,7 @@ from gql_aiohttp_websockets.connection import Connection
 from gql_aiohttp_websockets.exceptions import TransportConnectionClosed
 from gql_aiohttp_websockets.lifecycle import ConnectionState
 from gql_aiohttp_websockets.opening import open_connection
+from gql_aiohttp_websockets.operations import Operations
 from gql_aiohttp_websockets.testing import ScriptedWebsocketServer, scaled_timeout
 from tests.helpers import within
 
@@ -29,12 +30,13 @@ class Attempts:
         self.session = session
         self.made: list[Connection] = []
         self.opened = 0
+        self.offered_again = 0
 
     def new(self) -> Connection:
         connection = Connection(
             self.settings,
             self.session,
-            listeners={},
+            operations=Operations(),
             ping_received=asyncio.Event(),
             pong_received=asyncio.Event(),
             on_end=lambda *_: None,
@@ -45,6 +47,9 @@ class Attempts:
     def open(self) -> None:
         self.opened += 1
 
+    def offer_again(self) -> None:
+        self.offered_again += 1
+
     async def run(self, *, ack_timeout: float = 5) -> Connection:
         return await open_connection(
             self.new,
@@ -54,6 +59,7 @@ class Attempts:
             ack_timeout=ack_timeout,
             close_timeout=scaled_timeout(5),
             opened=self.open,
+            offered_again=self.offer_again,
         )
 
 
@@ -83,6 +89,7 @@ async def test_an_echoed_refusal_is_answered_with_the_other_offer(
             ConnectionState.INITIALIZING,
         ]
         assert attempts.opened == 2
+        assert attempts.offered_again == 1
         assert [record.offered_subprotocols for record in server.connections] == [
             list(BOTH),
             ["graphql-ws"],

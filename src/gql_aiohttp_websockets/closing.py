@@ -1,4 +1,4 @@
-"""Closing: the transport's shutdown, one at a time, and the end of its operations."""
+"""Closing: one shutdown at a time, the close() gql 4 sends after a refused connect()."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from typing import Any
 
 import aiohttp
 
-from .listener_queue import ListenerQueue
 from .waiting import Waiters, within
 
-__all__ = ["ExcusedCloses", "Shutdown", "close_session", "end_operations"]
+__all__ = ["ExcusedCloses", "Shutdown", "close_session"]
 
 log = logging.getLogger("gql_aiohttp_websockets.transport")
 
@@ -79,26 +78,6 @@ class ExcusedCloses:
             return False
         self._tasks.discard(task)
         return True
-
-
-def end_operations(
-    listeners: dict[int, ListenerQueue], error: Exception, *, complete_subscriptions: bool
-) -> None:
-    """End every operation still running: each after its queued results.
-
-    Args:
-        listeners: The operations.
-        error: What the ones not ended otherwise get.
-        complete_subscriptions: End the subscriptions as if their server had
-            completed them (a ``close()`` while no connection was left to stop
-            them on).
-    """
-    if complete_subscriptions:
-        for listener in listeners.values():
-            if listener.payload is not None:
-                listener.put_complete()
-    for listener in listeners.values():
-        listener.set_exception_nowait(error)
 
 
 async def close_session(session: aiohttp.ClientSession, timeout: float | None) -> None:

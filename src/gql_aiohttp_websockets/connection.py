@@ -54,7 +54,8 @@ from .flow_control import Overflow, Pressure
 from .handshake import negotiated_subprotocol, ws_connect_kwargs
 from .heartbeats import keep_alive_watchdog, ping_timer
 from .lifecycle import CONNECTION_MOVES, ConnectionState, Lifecycle
-from .listener_queue import COMPLETE, ListenerQueue, QueueMarker, wait_until_ended
+from .listener_queue import COMPLETE, ListenerQueue, QueueMarker
+from .operations import Operations
 from .protocols import (
     Ack,
     Complete,
@@ -107,8 +108,9 @@ class Connection:
         settings: The connection's options.
         session: The ``ClientSession`` to open the websocket with; the
             connection never closes it.
-        listeners: The running operations by id, shared with the transport,
-            which adds and removes them; the receive loop queues into them.
+        operations: The transport's operations; the receive loop queues
+            into the buffers of those running on this connection, and the
+            goodbye stops them.
         ping_received: Set each time the server sends a protocol ``ping``.
         pong_received: Set each time the server sends a protocol ``pong``.
         on_end: Called exactly once, when the connection starts to end: by
@@ -121,7 +123,7 @@ class Connection:
         settings: ConnectionSettings,
         session: aiohttp.ClientSession,
         *,
-        listeners: dict[int, ListenerQueue],
+        operations: Operations,
         ping_received: asyncio.Event,
         pong_received: asyncio.Event,
         on_end: EndCallback,
@@ -156,7 +158,7 @@ class Connection:
         #: To be told that an operation's queue reached its limit (set when open).
         self.on_full: Callable[[ListenerQueue], None] | None = None
         self._session = session
-        self._listeners = listeners
+        self._operations = operations
         self._ping_received = ping_received
         self._pong_received = pong_received
         self._on_end = on_end
@@ -325,7 +327,7 @@ class Connection:
         websocket, handler = self._opened, self.handler
         assert websocket is not None
         assert handler is not None
-        listeners = self._listeners
+        running = self._operations.running
         receive = websocket.receive
         route = handler.route
         parse = handler.receive
@@ -381,10 +383,11 @@ class Connection:
                         op_id, item = event.op_id, COMPLETE
                     else:
                         turn.end()
-                        await self._handle_event(event, listeners)
+                        await self._handle_event(event)
                         continue
-                listener = listeners.get(op_id)
-                if listener is not None:
+                operation = running.get(op_id)
+                if operation is not None and operation.connection is self:
+                    listener = operation.buffer
                     if listener.put_held(item):
                         held.append(listener)
                     turn.bytes += len(text) + RESULT_WEIGHT
@@ -415,15 +418,15 @@ class Connection:
         finally:
             self._paused = False
 
-    async def _handle_event(self, event: Event, listeners: dict[int, ListenerQueue]) -> None:
+    async def _handle_event(self, event: Event) -> None:
         # Results and complete never get here: the receive loop queues them.
         if isinstance(event, OperationError):
-            listener = listeners.get(event.op_id)
-            if listener is None:
+            operation = self._operations.get(event.op_id)
+            if operation is None or operation.connection is not self:
                 if log.isEnabledFor(logging.DEBUG):
                     self._log_unclaimed("an error", event.op_id)
             else:
-                listener.set_exception_nowait(
+                operation.buffer.set_exception_nowait(
                     TransportQueryError(
                         str(event.errors[0]), query_id=event.op_id, errors=event.errors
                     )
@@ -601,7 +604,7 @@ class Connection:
                 await asyncio.wait(tasks)
             websocket, handler = self._opened, self.handler
             if goodbye and websocket is not None and handler is not None:
-                if self._listeners:
+                if self._operations.on(self):
                     # As gql: the operations still running end as if the server
                     # had finished them, within the timeout.
                     try:
@@ -675,20 +678,17 @@ class Connection:
         # where the subprotocol confirms no stop) or its consumer has left.
         # Not until each end is consumed: close() may be called from inside
         # an `async for` whose loop cannot move on before it returns.
-        listeners = self._listeners
+        operations = self._operations
         try:
-            for op_id, listener in list(listeners.items()):
-                if listener.send_stop:
-                    listener.send_stop = False
-                    await self.stop_operation(op_id)
-                    if not handler.stop_is_answered:
-                        listener.put_complete()
+            for operation in operations.to_stop(self):
+                await self.stop_operation(operation.id)
+                if not handler.stop_is_answered:
+                    operation.buffer.put_complete()
         except ConnectionFailedBase:
             log.debug("could not stop the running operations", exc_info=True)
             return
         if self._receive_task is not None:
-            running = [listener for listener in listeners.values() if not listener.closed]
-            await wait_until_ended(running, self._receive_task)
+            await operations.wait_until_ended(self, self._receive_task)
 
 
 def close_wait(

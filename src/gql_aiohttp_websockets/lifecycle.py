@@ -1,8 +1,11 @@
-"""Lifecycles as data: each object's states and the moves allowed between them.
+"""Lifecycles as data: what moves a transport and a connection from state to state.
 
-The transport and each of its connections have one state each, an enum, and
-a table of the transitions allowed from every state; :class:`Lifecycle`
-refuses any other move and logs each one (at DEBUG) where it is made.
+The transport's lifecycle is a table keyed by what happens to it
+(:class:`Happening`): :meth:`TransportLifecycle.handle` moves the state and
+returns what to do about it (:class:`Action`), and it can be read and tested
+as a table, as h11's ``_state.py``.  A connection, used once, only goes
+forward: its table lists the moves allowed from each state, and
+:class:`Lifecycle` refuses any other.  Each move is logged at DEBUG.
 """
 
 from __future__ import annotations
@@ -11,7 +14,16 @@ import enum
 import logging
 from typing import Generic, TypeVar
 
-__all__ = ["CONNECTION_MOVES", "TRANSPORT_MOVES", "ConnectionState", "Lifecycle", "State"]
+__all__ = [
+    "CONNECTION_MOVES",
+    "TRANSPORT_TRANSITIONS",
+    "Action",
+    "ConnectionState",
+    "Happening",
+    "Lifecycle",
+    "State",
+    "TransportLifecycle",
+]
 
 
 class State(enum.Enum):
@@ -32,18 +44,137 @@ class State(enum.Enum):
     CLOSING = "closing"
 
 
-#: The transport's moves.  CONNECTING/INITIALIZING -> CLOSING: close() was
-#: called while connecting; -> CLOSED: the connect failed.  INITIALIZING ->
-#: CONNECTING: connecting again within one connect(), offering other
-#: subprotocols.
-TRANSPORT_MOVES: dict[State, frozenset[State]] = {
-    State.CLOSED: frozenset({State.CONNECTING}),
-    State.CONNECTING: frozenset({State.INITIALIZING, State.CLOSING, State.CLOSED}),
-    State.INITIALIZING: frozenset({State.OPEN, State.CONNECTING, State.CLOSING, State.CLOSED}),
-    State.OPEN: frozenset({State.CLOSING, State.RECONNECTING}),
-    State.RECONNECTING: frozenset({State.OPEN, State.CLOSING}),
-    State.CLOSING: frozenset({State.CLOSED}),
+class Happening(enum.Enum):
+    """What happens to a transport: the events its lifecycle table is keyed by."""
+
+    #: ``connect()`` was called.
+    CONNECT = "connect() was called"
+    #: A websocket of the connect opened; ``connection_init`` goes out.
+    OPENED = "a websocket opened"
+    #: The server refused the subprotocol it agreed to: another offer follows.
+    OFFERED_AGAIN = "another offer, on a new websocket"
+    #: The server acknowledged a connection.
+    ACKNOWLEDGED = "the server acknowledged the connection"
+    #: ``connect()`` failed.
+    CONNECT_FAILED = "connect() failed"
+    #: The connection ended by itself, and the retry policy replaces it.
+    LOST = "the connection was lost, to be replaced"
+    #: The connection ended by itself for good, or a gap's attempts gave up.
+    LOST_FOR_GOOD = "the connection was lost for good"
+    #: ``close()`` was called.
+    CLOSE = "close() was called"
+    #: The shutdown is over.
+    SHUT_DOWN = "the shutdown is over"
+
+
+class Action(enum.Enum):
+    """What the transport does about a happening, as its lifecycle table says."""
+
+    #: Nothing beyond the move.
+    NOTHING = "nothing"
+    #: Refuse: the transport is connecting or connected (``TransportAlreadyConnected``).
+    REFUSE = "refuse"
+    #: Wait for the shutdown under way, then look again.
+    AWAIT_SHUTDOWN = "await the shutdown"
+    #: Make the first connection.
+    CONNECT = "connect"
+    #: Cancel the ``connect()`` under way; it then reports ``REPORT_CLOSED``.
+    CANCEL_CONNECT = "cancel the connect"
+    #: The connect failed: clean up and raise its error.
+    FAIL_CONNECT = "fail the connect"
+    #: The connect was cancelled by ``close()``: clean up and say so.
+    REPORT_CLOSED = "report the connect closed"
+    #: Start the first connection: operations may run.
+    START = "start the connection"
+    #: Begin a gap: close the lost connection, attempt until one is acknowledged.
+    REPLACE = "replace the connection"
+    #: Start the new connection of a gap and carry the operations over to it.
+    RESUME = "resume on the new connection"
+    #: Close the lost connection and end the operations with its error.
+    SHUT_DOWN = "shut down"
+    #: ``close()`` while open: stop the operations, say goodbye, close.
+    CLOSE = "close"
+    #: End a gap with no connection: its attempts gave up.
+    END_GAP = "end the gap"
+    #: ``close()`` in a gap: stop the attempts; subscriptions end as completed.
+    CLOSE_GAP = "close in the gap"
+    #: A connection acknowledged after ``close()`` was called: close it unused.
+    DISCARD = "discard the connection"
+
+
+_S = State
+_H = Happening
+_A = Action
+
+#: The transport's lifecycle: for each state and happening, the next state and
+#: what to do.  A pair that is not here is a bug of the package.
+TRANSPORT_TRANSITIONS: dict[tuple[State, Happening], tuple[State, Action]] = {
+    (_S.CLOSED, _H.CONNECT): (_S.CONNECTING, _A.CONNECT),
+    (_S.CLOSED, _H.CLOSE): (_S.CLOSED, _A.NOTHING),
+    (_S.CONNECTING, _H.CONNECT): (_S.CONNECTING, _A.REFUSE),
+    (_S.CONNECTING, _H.OPENED): (_S.INITIALIZING, _A.NOTHING),
+    (_S.CONNECTING, _H.CONNECT_FAILED): (_S.CLOSED, _A.FAIL_CONNECT),
+    (_S.CONNECTING, _H.CLOSE): (_S.CLOSING, _A.CANCEL_CONNECT),
+    (_S.INITIALIZING, _H.CONNECT): (_S.INITIALIZING, _A.REFUSE),
+    (_S.INITIALIZING, _H.OFFERED_AGAIN): (_S.CONNECTING, _A.NOTHING),
+    (_S.INITIALIZING, _H.ACKNOWLEDGED): (_S.OPEN, _A.START),
+    (_S.INITIALIZING, _H.CONNECT_FAILED): (_S.CLOSED, _A.FAIL_CONNECT),
+    (_S.INITIALIZING, _H.CLOSE): (_S.CLOSING, _A.CANCEL_CONNECT),
+    (_S.OPEN, _H.CONNECT): (_S.OPEN, _A.REFUSE),
+    (_S.OPEN, _H.LOST): (_S.RECONNECTING, _A.REPLACE),
+    (_S.OPEN, _H.LOST_FOR_GOOD): (_S.CLOSING, _A.SHUT_DOWN),
+    (_S.OPEN, _H.CLOSE): (_S.CLOSING, _A.CLOSE),
+    (_S.RECONNECTING, _H.CONNECT): (_S.RECONNECTING, _A.REFUSE),
+    (_S.RECONNECTING, _H.OPENED): (_S.RECONNECTING, _A.NOTHING),
+    (_S.RECONNECTING, _H.OFFERED_AGAIN): (_S.RECONNECTING, _A.NOTHING),
+    (_S.RECONNECTING, _H.ACKNOWLEDGED): (_S.OPEN, _A.RESUME),
+    (_S.RECONNECTING, _H.LOST_FOR_GOOD): (_S.CLOSING, _A.END_GAP),
+    (_S.RECONNECTING, _H.CLOSE): (_S.CLOSING, _A.CLOSE_GAP),
+    (_S.CLOSING, _H.CONNECT): (_S.CLOSING, _A.AWAIT_SHUTDOWN),
+    (_S.CLOSING, _H.CONNECT_FAILED): (_S.CLOSED, _A.REPORT_CLOSED),
+    (_S.CLOSING, _H.OPENED): (_S.CLOSING, _A.NOTHING),
+    (_S.CLOSING, _H.OFFERED_AGAIN): (_S.CLOSING, _A.NOTHING),
+    (_S.CLOSING, _H.ACKNOWLEDGED): (_S.CLOSING, _A.DISCARD),
+    (_S.CLOSING, _H.LOST): (_S.CLOSING, _A.NOTHING),
+    (_S.CLOSING, _H.LOST_FOR_GOOD): (_S.CLOSING, _A.NOTHING),
+    (_S.CLOSING, _H.CLOSE): (_S.CLOSING, _A.AWAIT_SHUTDOWN),
+    (_S.CLOSING, _H.SHUT_DOWN): (_S.CLOSED, _A.NOTHING),
 }
+
+
+class TransportLifecycle:
+    """The transport's state, moved only by what happens to it, along its table.
+
+    Args:
+        log: Where each move is logged, at DEBUG.
+    """
+
+    __slots__ = ("_log", "state")
+
+    def __init__(self, log: logging.Logger) -> None:
+        #: The current state.
+        self.state = State.CLOSED
+        self._log = log
+
+    def handle(self, happening: Happening) -> Action:
+        """Move along the table for ``happening`` and return what to do.
+
+        Raises:
+            RuntimeError: The table has no row for the state and
+                ``happening`` (a bug of the package).
+        """
+        try:
+            to, action = TRANSPORT_TRANSITIONS[self.state, happening]
+        except KeyError:
+            raise RuntimeError(
+                f"nothing is to happen on {happening.value!r} in state {self.state.value}"
+            ) from None
+        if self._log.isEnabledFor(logging.DEBUG):
+            self._log.debug(
+                "state %s -> %s (%s: %s)", self.state.value, to.value, happening.value, action.value
+            )
+        self.state = to
+        return action
 
 
 class ConnectionState(enum.Enum):
@@ -68,10 +199,10 @@ CONNECTION_MOVES: dict[ConnectionState, frozenset[ConnectionState]] = {
     ConnectionState.CLOSED: frozenset(),
 }
 
-_S = TypeVar("_S", State, ConnectionState)
+_C = TypeVar("_C", bound=enum.Enum)
 
 
-class Lifecycle(Generic[_S]):
+class Lifecycle(Generic[_C]):
     """One object's current state, moved only along its table.
 
     Args:
@@ -82,13 +213,13 @@ class Lifecycle(Generic[_S]):
 
     __slots__ = ("_log", "_moves", "state")
 
-    def __init__(self, initial: _S, moves: dict[_S, frozenset[_S]], log: logging.Logger) -> None:
+    def __init__(self, initial: _C, moves: dict[_C, frozenset[_C]], log: logging.Logger) -> None:
         #: The current state.
-        self.state: _S = initial
-        self._moves: dict[_S, frozenset[_S]] = moves
+        self.state: _C = initial
+        self._moves: dict[_C, frozenset[_C]] = moves
         self._log = log
 
-    def move(self, to: _S) -> None:
+    def move(self, to: _C) -> None:
         """Move to state ``to``.
 
         Raises:

@@ -33,6 +33,7 @@ async def open_connection(
     ack_timeout: float | None,
     close_timeout: float | None,
     opened: Callable[[], object],
+    offered_again: Callable[[], object],
 ) -> Connection:
     """Return a new connection that the server acknowledged, not yet started.
 
@@ -43,7 +44,8 @@ async def open_connection(
         connect_timeout: Seconds allowed for each handshake.
         ack_timeout: Seconds allowed for each ``connection_ack``.
         close_timeout: Seconds allowed for closing a failed attempt.
-        opened: Called once each attempt's websocket is open.
+        opened: Called once each websocket is open.
+        offered_again: Called before another websocket offers what is left.
 
     Raises:
         Exception: What :meth:`Connection.open` and
@@ -76,6 +78,7 @@ async def open_connection(
                 ", ".join(retry_offer),
             )
             offer = retry_offer
+            offered_again()
 
 
 async def close_after_failure(

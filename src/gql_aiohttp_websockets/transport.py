@@ -1,20 +1,23 @@
-"""AIOHTTPWebsocketsTransport: the gql-facing facade over one connection at a time.
+"""AIOHTTPWebsocketsTransport: the gql-facing facade over the transport's connections.
 
-The transport outlives its connections.  It holds the options and the public
-attributes gql users know (the ``ClientSession``, the ``listeners`` dict,
-operation ids, ``close_exception``) and runs the operations; its
-:class:`~gql_aiohttp_websockets.supervisor.Supervisor` makes each
+The transport outlives its connections.  It holds the options and runs the
+operations: each is registered with the
+:class:`~gql_aiohttp_websockets.operations.Operations` registry, started on
+the connection in use, and read from its buffer until it ends.  Its
+:class:`~gql_aiohttp_websockets.manager.ConnectionManager` makes each
 :class:`~gql_aiohttp_websockets.connection.Connection`, replaces a lost one
-(``reconnect=``) and ends the last.  Attributes that belong to a connection
-(``websocket``, ``subprotocol``, ``payloads``, ``response_headers``) read
-through to the current or last one.
+(``reconnect=``) and ends the last.  The attributes gql users know read
+through to their owners: ``listeners`` and ``next_query_id`` to the
+registry; ``session``, ``close_exception``, ``ping_received`` and
+``pong_received`` to the manager; ``websocket``, ``subprotocol``,
+``payloads`` and ``response_headers`` to the current or last connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import aiohttp
@@ -24,18 +27,19 @@ from gql.transport.exceptions import (
 )
 from graphql import ExecutionResult
 
-from .connection import NOT_OPEN, Connection
+from .connection import Connection
 from .exceptions import (
     AckTimeoutError,
     ConnectionFailedBase,
     ConnectTimeoutError,
 )
-from .flow_control import INHERITED, NO_LIMIT, Inherited, Overflow, queue_options
+from .flow_control import INHERITED, Inherited, Overflow, queue_options
 from .lifecycle import State
 from .listener_queue import COMPLETE, ListenerQueue
+from .manager import ConnectionManager
+from .operations import Host, Operation, OperationKind, Operations
 from .options import InitPayloadFactory, TransportOptions
 from .request_payload import build_payload
-from .supervisor import Supervisor
 
 if TYPE_CHECKING:
     from aiohttp.client_ws import ClientWebSocketResponse as _ClientWebSocketResponse
@@ -66,27 +70,50 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
 
     def __post_init__(self) -> None:
         """Set up the state beside the options: nothing is connected yet."""
-        #: The aiohttp session in use while connected, else ``None``.
-        self.session: aiohttp.ClientSession | None = None
-        #: The running operations, by operation id.
-        self.listeners: dict[int, ListenerQueue] = {}
-        #: The id the next operation will get; ids restart at 1 on each connect.
-        self.next_query_id: int = 1
-        #: Why the last connection ended, ``None`` while connected.
-        self.close_exception: Exception | None = None
-        #: Set each time the server sends a protocol ``ping``; cleared on connect.
-        self.ping_received: asyncio.Event = asyncio.Event()
-        #: Set each time the server sends a protocol ``pong``; cleared on connect.
-        self.pong_received: asyncio.Event = asyncio.Event()
+        self._operations = Operations()
+        self._manager = ConnectionManager(self, self._operations)
         self._no_payloads: dict[str, Any] = {}
-        self._supervisor = Supervisor(self)
 
     # --------------------------------------------------- state and read-through
 
     @property
     def state(self) -> State:
-        """The lifecycle state (see :class:`~gql_aiohttp_websockets.State`)."""
-        return self._supervisor.lifecycle.state
+        """The lifecycle state (see :class:`~gql_aiohttp_websockets.lifecycle.State`)."""
+        return self._manager.state
+
+    @property
+    def listeners(self) -> Mapping[int, ListenerQueue]:
+        """The running operations' result queues, by operation id (read-only)."""
+        return self._operations.listeners
+
+    @property
+    def next_query_id(self) -> int:
+        """The id the next operation will get; ids restart at 1 on each connect."""
+        return self._operations.next_id
+
+    @next_query_id.setter
+    def next_query_id(self, value: int) -> None:
+        self._operations.next_id = value
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The aiohttp session in use while connected, else ``None``."""
+        return self._manager.session
+
+    @property
+    def close_exception(self) -> Exception | None:
+        """Why the last connection ended, ``None`` while connected."""
+        return self._manager.close_exception
+
+    @property
+    def ping_received(self) -> asyncio.Event:
+        """Set each time the server sends a protocol ``ping``; cleared on connect."""
+        return self._manager.ping_received
+
+    @property
+    def pong_received(self) -> asyncio.Event:
+        """Set each time the server sends a protocol ``pong``; cleared on connect."""
+        return self._manager.pong_received
 
     @property
     def websocket(self) -> ClientWebSocketResponse | None:
@@ -96,30 +123,30 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         with ``WebSocket connection is closed``; :meth:`close` still closes the
         websocket that was opened.
         """
-        connection = self._supervisor.connection
+        connection = self._manager.connection
         return None if connection is None else connection.websocket
 
     @websocket.setter
     def websocket(self, websocket: ClientWebSocketResponse | None) -> None:
-        if self._supervisor.connection is not None:
-            self._supervisor.connection.websocket = websocket
+        if self._manager.connection is not None:
+            self._manager.connection.websocket = websocket
 
     @property
     def subprotocol(self) -> str | None:
         """The negotiated subprotocol of the current (or last) connection."""
-        connection = self._supervisor.connection
+        connection = self._manager.connection
         return None if connection is None else connection.subprotocol
 
     @property
     def payloads(self) -> dict[str, Any]:
         """Last ``connection_ack``, ``ping`` and ``pong`` payloads received."""
-        connection = self._supervisor.connection
+        connection = self._manager.connection
         return self._no_payloads if connection is None else connection.payloads
 
     @property
     def response_headers(self) -> dict[str, str]:
         """The HTTP headers of the server's handshake response (last connection)."""
-        connection = self._supervisor.connection
+        connection = self._manager.connection
         return {} if connection is None else connection.response_headers
 
     # ---------------------------------------------------------------- connect
@@ -144,28 +171,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
                 :class:`TransportConnectionClosed` with the close code).
             TransportClosed: :meth:`close` was called while connecting.
         """
-        await self._supervisor.connect()
-
-    async def _when_open(self) -> Connection:
-        # Calls made while the connection is being replaced wait for the new one.
-        await self._supervisor.wait_while_reconnecting()
-        connection = self._supervisor.connection
-        if self.state is not State.OPEN or connection is None:
-            if self.close_exception is not None:
-                raise ConnectionFailedBase(
-                    f"the transport is not connected: {self.close_exception}"
-                ) from self.close_exception
-            raise ConnectionFailedBase(
-                "the transport is not connected; call connect() first "
-                "(or use 'async with Client(transport=...)')"
-            )
-        return connection
-
-    def _live(self) -> Connection:
-        connection = self._supervisor.connection
-        if connection is None or connection.websocket is None:
-            raise ConnectionFailedBase(NOT_OPEN) from self.close_exception
-        return connection
+        await self._manager.connect()
 
     async def send_ping(self, payload: Any = None) -> None:
         """Send a protocol ``ping`` (``graphql-transport-ws`` only).
@@ -176,7 +182,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         Raises:
             TransportProtocolError: The negotiated subprotocol has no ping.
         """
-        await self._live().send_ping(payload)
+        await self._manager.live_connection().send_ping(payload)
 
     async def send_pong(self, payload: Any = None) -> None:
         """Send a protocol ``pong`` (``graphql-transport-ws`` only).
@@ -187,7 +193,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         Raises:
             TransportProtocolError: The negotiated subprotocol has no pong.
         """
-        await self._live().send_pong(payload)
+        await self._manager.live_connection().send_pong(payload)
 
     # ------------------------------------------------------------- operations
 
@@ -243,19 +249,24 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             default_limit=self.max_queued_results,
             default_policy=self.on_queue_full,
         )
-        connection = self._supervisor.connection
-        if self.state is not State.OPEN or connection is None:
-            connection = await self._when_open()
-        listener = self._register(connection, send_stop is True, limit, overflow)
-        if self._supervisor.reconnector is not None:
-            listener.payload = payload
-        op_id = listener.query_id
+        manager = self._manager
+        connection = manager.in_use or await manager.usable_connection()
+        operation = self._operations.register(
+            OperationKind.SUBSCRIPTION,
+            connection,
+            stop_on_leave=send_stop is True,
+            payload=payload if manager.carries_over else None,
+            limit=limit,
+            overflow=overflow,
+        )
+        buffer = operation.buffer
+        op_id = operation.id
         try:
-            # Neither is kept while the frame waits for the socket, nor for the
-            # life of the subscription: a connection may hold thousands of them.
+            # Neither is kept while the frame waits for the socket: a
+            # connection may hold thousands of subscriptions.
             frame = connection.start_frame(op_id, payload)
             del payload
-            await self._send_start(connection, frame)
+            await self._send_start(operation, connection, frame)
             del frame
             # The connection's one bound method: nothing allocated per
             # operation.  The connection itself is not kept: after a
@@ -264,11 +275,11 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             del connection
             assert decode is not None
             while True:
-                ready = listener.take_ready()
+                ready = buffer.take_ready()
                 if not ready:
-                    await listener.waiter()
+                    await buffer.waiter()
                     # Another connection's, after a reconnect.
-                    decode = listener.decoder or decode
+                    decode = buffer.decoder or decode
                     continue
                 while ready:
                     item = ready.pop()
@@ -278,25 +289,21 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
                         try:
                             item = decode(op_id, item)
                         except TransportProtocolError as exc:
-                            listener.malformed(exc)
+                            buffer.malformed(exc)
                             raise
                     elif item is COMPLETE:
-                        listener.send_stop = False
                         return
                     yield item  # type: ignore[misc]
         except (asyncio.CancelledError, GeneratorExit):
-            if listener.send_stop:
-                listener.send_stop = False
-                await self._send_stop(op_id)
+            stop_on = self._operations.leave(operation)
+            if stop_on is not None:
+                await self._send_stop(stop_on, op_id)
             raise
         finally:
-            self._forget(listener)
+            self._operations.leave(operation)
 
-    async def _send_stop(self, op_id: int) -> None:
-        # On the current connection: the operation may have moved since it started.
-        connection = self._supervisor.connection
-        if self.state is not State.OPEN or connection is None:
-            return
+    @staticmethod
+    async def _send_stop(connection: Host, op_id: int) -> None:
         try:
             await connection.stop_operation(op_id)
         except ConnectionFailedBase:
@@ -331,57 +338,31 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         # subscribe() without the async generator, whose creation and aclose()
         # weigh on a query that runs once per call (benchmarks/README.md).
         payload = build_payload(request, variable_values, operation_name, extensions)
-        connection = self._supervisor.connection
-        if self.state is not State.OPEN or connection is None:
-            connection = await self._when_open()
-        listener = self._register(connection, False)
-        op_id = listener.query_id
+        manager = self._manager
+        connection = manager.in_use or await manager.usable_connection()
+        operation = self._operations.register(
+            OperationKind.EXECUTE, connection, stop_on_leave=False
+        )
         try:
-            await self._send_start(connection, connection.start_frame(op_id, payload))
-            return await listener.first()
+            await self._send_start(
+                operation, connection, connection.start_frame(operation.id, payload)
+            )
+            return await operation.buffer.first()
         finally:
-            self._forget(listener)
+            self._operations.leave(operation)
 
-    async def _send_start(self, connection: Connection, frame: str) -> None:
+    async def _send_start(self, operation: Operation, connection: Connection, frame: str) -> None:
         try:
             await connection.send(frame)
         except ConnectionFailedBase:
-            # The connection is going.  With reconnect= on, its end decides
+            # The connection is going.  When it is replaced, its end decides
             # what the operation gets, as for those already running: sent
             # again (a subscription) or ConnectionInterrupted (an execute).
             # (A websocket set to None, as gql's tests do, never ends: raise.)
-            if self._supervisor.reconnector is None or connection.websocket is None:
+            if not self._manager.carries_over or connection.websocket is None:
                 raise
-
-    def _forget(self, listener: ListenerQueue) -> None:
-        # The operation ended: its consumer has left, whatever the reason.
-        if self.listeners.get(listener.query_id) is listener:
-            del self.listeners[listener.query_id]
-        if listener.on_end is not None:
-            listener.ended()
-        if listener.full:
-            listener.relieve()
-
-    def _register(
-        self,
-        connection: Connection,
-        send_stop: bool,
-        limit: int = NO_LIMIT,
-        overflow: Overflow = Overflow.FAIL,
-    ) -> ListenerQueue:
-        op_id = self.next_query_id
-        self.next_query_id = op_id + 1
-        listener = ListenerQueue(
-            op_id,
-            send_stop,
-            connection.decode_result,
-            connection.on_malformed,
-            limit=limit,
-            overflow=overflow,
-            on_full=connection.on_full,
-        )
-        self.listeners[op_id] = listener
-        return listener
+            return
+        self._operations.started(operation)
 
     # ---------------------------------------------------------------- closing
 
@@ -394,8 +375,8 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         Safe to call at any time, also twice and while connecting; returns
         once no task of the transport is left.
         """
-        await self._supervisor.close()
+        await self._manager.close()
 
     async def wait_closed(self) -> None:
         """Wait until the connection is closed (at most ``close_timeout`` seconds)."""
-        await self._supervisor.shutdown.wait()
+        await self._manager.shutdown.wait()

@@ -1,0 +1,384 @@
+"""Operations: every operation the transport runs, in one place, from its start to its end.
+
+An operation is a record (:class:`Operation`): its id, its kind, the payload
+it can be sent again with, where it is in its life, its result buffer (the
+``ListenerQueue`` its consumer reads) and the connection it runs on.  The
+registry (:class:`Operations`) is the only writer of that state: it registers
+an operation, places it on a connection, moves it to another, records the
+stops, fails or ends what a lost or closing connection leaves, and lets go of
+it when its consumer leaves.  gql's ``transport.listeners`` (id to
+``ListenerQueue``) is a read-only view of it.
+
+An operation's *end* (``complete``, an error, a malformed result) is queued
+in its buffer by whoever received it; the buffer says whether it is there
+(``ListenerQueue.closed``), and the registry reads it rather than keeping a
+second copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol
+
+from gql.transport.exceptions import TransportProtocolError
+from graphql import ExecutionResult
+
+from .exceptions import ConnectionInterrupted, TransportConnectionClosed
+from .flow_control import NO_LIMIT, Overflow
+from .listener_queue import ListenerQueue, wait_until_ended
+
+__all__ = [
+    "OPERATION_MOVES",
+    "Host",
+    "Listeners",
+    "Operation",
+    "OperationKind",
+    "OperationState",
+    "Operations",
+    "close_details",
+]
+
+
+class Host(Protocol):
+    """What an operation needs of the connection it runs on (a ``Connection`` is one)."""
+
+    #: Decodes a result its buffer queued as text.
+    decode_result: Callable[[int, str], ExecutionResult] | None
+    #: Told that a result queued as text was malformed.
+    on_malformed: Callable[[TransportProtocolError], None] | None
+    #: Told that its buffer reached its limit.
+    on_full: Callable[[ListenerQueue], None] | None
+
+    async def stop_operation(self, op_id: int) -> None:
+        """Tell the server the client stopped listening to ``op_id``."""
+
+
+class OperationKind(enum.Enum):
+    """What an operation is for, which decides what a lost connection does to it."""
+
+    #: ``execute()``: one answer; never sent twice, as it may have run on the server.
+    EXECUTE = "execute"
+    #: ``subscribe()``: results until it ends; sent again on a new connection.
+    SUBSCRIPTION = "subscription"
+
+
+class OperationState(enum.Enum):
+    """Where an operation is in the client's part of its life."""
+
+    #: Registered; its start is on its way to the connection.
+    STARTING = "starting"
+    #: Started on its connection: its results come from there.
+    RUNNING = "running"
+    #: Its connection was lost; it waits to be started again on the next one.
+    MOVING = "moving"
+    #: The server was told to stop it (its ``complete`` may still come).
+    STOPPED = "stopped"
+    #: Its consumer left: it is no longer in the registry.
+    LEFT = "left"
+
+
+#: For each state, the states an operation may move to.
+OPERATION_MOVES: dict[OperationState, frozenset[OperationState]] = {
+    OperationState.STARTING: frozenset(
+        {OperationState.RUNNING, OperationState.MOVING, OperationState.LEFT}
+    ),
+    OperationState.RUNNING: frozenset(
+        {OperationState.MOVING, OperationState.STOPPED, OperationState.LEFT}
+    ),
+    OperationState.MOVING: frozenset({OperationState.RUNNING, OperationState.LEFT}),
+    OperationState.STOPPED: frozenset({OperationState.LEFT}),
+    OperationState.LEFT: frozenset(),
+}
+
+
+class Operation:
+    """One operation: what it is, where it is, and its results.
+
+    Built by :meth:`Operations.register` and written only by the registry;
+    everything else reads it.
+
+    Attributes:
+        id: The operation id, unique among the transport's running operations.
+        kind: Execute or subscription.
+        payload: What it is sent again with on a new connection; ``None``
+            when it is never sent again (an execute, or reconnection off).
+        state: Where it is (see :class:`OperationState`).
+        buffer: Its results, waiting for its consumer.
+        connection: The connection it runs on (``None`` between connections).
+        stop_on_leave: Whether its consumer leaving early tells the server to
+            stop it (``subscribe(send_stop=True)``).
+    """
+
+    __slots__ = ("buffer", "connection", "id", "kind", "payload", "state", "stop_on_leave")
+
+    def __init__(
+        self,
+        op_id: int,
+        kind: OperationKind,
+        buffer: ListenerQueue,
+        *,
+        payload: Mapping[str, Any] | None,
+        stop_on_leave: bool,
+    ) -> None:
+        self.id = op_id
+        self.kind = kind
+        self.buffer = buffer
+        self.payload = payload
+        self.stop_on_leave = stop_on_leave
+        self.state = OperationState.STARTING
+        self.connection: Host | None = None
+
+    @property
+    def ended(self) -> bool:
+        """Whether its end is queued: ``complete``, an error, or a malformed result."""
+        return self.buffer.closed
+
+    def __repr__(self) -> str:
+        return f"<Operation {self.id} {self.kind.value} {self.state.value}>"
+
+
+def close_details(error: Exception) -> tuple[int | None, str]:
+    """The server's close code and reason carried by ``error``, if any."""
+    if isinstance(error, (TransportConnectionClosed, ConnectionInterrupted)):
+        return error.code, error.reason
+    return None, ""
+
+
+class Listeners(Mapping[int, ListenerQueue]):
+    """gql's ``transport.listeners``: the running operations' buffers by id, read-only."""
+
+    __slots__ = ("_running",)
+
+    def __init__(self, running: dict[int, Operation]) -> None:
+        self._running = running
+
+    def __getitem__(self, op_id: int) -> ListenerQueue:
+        return self._running[op_id].buffer
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._running)
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    def __repr__(self) -> str:
+        return f"Listeners({dict(self)!r})"
+
+
+class Operations:
+    """The transport's running operations, and the only writer of their state.
+
+    Ids start at 1 on each :meth:`reset` (each ``connect()``) and are unique
+    among the running operations, whichever connection each runs on.
+    """
+
+    __slots__ = ("_running", "listeners", "next_id")
+
+    def __init__(self) -> None:
+        #: The running operations by id: what the receive loop reads on its hot path.
+        self._running: dict[int, Operation] = {}
+        #: The id the next operation gets.
+        self.next_id = 1
+        #: The buffers by id (gql's ``listeners``).
+        self.listeners = Listeners(self._running)
+
+    @property
+    def running(self) -> Mapping[int, Operation]:
+        """The running operations by id (read-only)."""
+        return self._running
+
+    def get(self, op_id: int) -> Operation | None:
+        """The running operation ``op_id``, or ``None``."""
+        return self._running.get(op_id)
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    def on(self, connection: Host) -> list[Operation]:
+        """The operations running on ``connection``."""
+        return [op for op in self._running.values() if op.connection is connection]
+
+    def reset(self) -> None:
+        """Start afresh for a new ``connect()``: no operation, ids from 1."""
+        self._running.clear()
+        self.next_id = 1
+
+    # ----------------------------------------------------------- one operation
+
+    def register(
+        self,
+        kind: OperationKind,
+        connection: Host,
+        *,
+        stop_on_leave: bool,
+        payload: Mapping[str, Any] | None = None,
+        limit: int = NO_LIMIT,
+        overflow: Overflow = Overflow.FAIL,
+    ) -> Operation:
+        """Register a new operation on ``connection``, with the next id.
+
+        Args:
+            kind: Execute or subscription.
+            connection: The connection its start is about to be sent on.
+            stop_on_leave: Whether its consumer leaving early stops it on the server.
+            payload: Kept to send it again on a new connection (``None``: never).
+            limit: Its buffer's ``max_queued_results``.
+            overflow: Its buffer's policy at the limit.
+        """
+        op_id = self.next_id
+        self.next_id = op_id + 1
+        buffer = ListenerQueue(
+            op_id,
+            stop_on_leave,
+            connection.decode_result,
+            connection.on_malformed,
+            limit=limit,
+            overflow=overflow,
+            on_full=connection.on_full,
+        )
+        operation = Operation(op_id, kind, buffer, payload=payload, stop_on_leave=stop_on_leave)
+        operation.connection = connection
+        self._running[op_id] = operation
+        return operation
+
+    def started(self, operation: Operation) -> None:
+        """Its start frame went out on its connection."""
+        if operation.state is OperationState.STARTING:
+            self._move(operation, OperationState.RUNNING)
+
+    def leave(self, operation: Operation) -> Host | None:
+        """Its consumer left, whatever the reason: let go of it.
+
+        Returns:
+            The connection to send its stop on, when the server must be told
+            (the consumer left a running subscription before its end), else
+            ``None``.
+        """
+        if operation.state is OperationState.LEFT:
+            return None
+        stop_on = None
+        if (
+            operation.state is OperationState.RUNNING
+            and operation.stop_on_leave
+            and not operation.ended
+        ):
+            stop_on = operation.connection
+        if self._running.get(operation.id) is operation:
+            del self._running[operation.id]
+        self._move(operation, OperationState.LEFT)
+        buffer = operation.buffer
+        if buffer.on_end is not None:
+            buffer.ended()
+        if buffer.full:
+            buffer.relieve()
+        return stop_on
+
+    # --------------------------------------------------- what a connection does
+
+    def to_stop(self, connection: Host) -> list[Operation]:
+        """The subscriptions on ``connection`` to stop before it closes normally.
+
+        Each is recorded as stopped: its consumer leaving later sends nothing.
+        """
+        stopping = []
+        for operation in self._running.values():
+            if (
+                operation.connection is connection
+                and operation.state is OperationState.RUNNING
+                and operation.stop_on_leave
+                and not operation.ended
+            ):
+                self._move(operation, OperationState.STOPPED)
+                stopping.append(operation)
+        return stopping
+
+    async def wait_until_ended(self, connection: Host, or_until: asyncio.Future[Any]) -> None:
+        """Wait until each operation on ``connection`` has its end queued or was left.
+
+        Args:
+            connection: Whose operations to wait for.
+            or_until: Ends the wait too when it is done (the receive loop's task).
+        """
+        buffers = [
+            operation.buffer
+            for operation in self._running.values()
+            if operation.connection is connection and not operation.ended
+        ]
+        await wait_until_ended(buffers, or_until)
+
+    def lost(self, connection: Host, error: Exception) -> int:
+        """``connection`` was lost and will be replaced: sort out its operations.
+
+        Each execute fails with :class:`ConnectionInterrupted` (``error`` as
+        its cause), after the results queued before; each subscription still
+        being consumed waits to be started again on the next connection.
+
+        Returns:
+            How many operations wait to be started again.
+        """
+        code, reason = close_details(error)
+        moving = 0
+        for operation in self._running.values():
+            if operation.connection is not connection or operation.ended:
+                continue
+            operation.connection = None
+            if operation.state is OperationState.STOPPED:
+                # The server was told to stop it and cannot confirm it now.
+                operation.buffer.put_complete()
+                continue
+            if operation.kind is OperationKind.SUBSCRIPTION and operation.payload is not None:
+                self._move(operation, OperationState.MOVING)
+                moving += 1
+                continue
+            interrupted = ConnectionInterrupted(
+                f"the connection was lost while operation {operation.id} waited for its "
+                f"answer ({error}); it is not sent again, as it may have run on the server",
+                code=code,
+                reason=reason,
+            )
+            interrupted.__cause__ = error
+            operation.buffer.set_exception_nowait(interrupted)
+        return moving
+
+    def moving(self) -> list[Operation]:
+        """The operations waiting for a connection to be started again on, by id."""
+        return [
+            operation
+            for operation in self._running.values()
+            if operation.state is OperationState.MOVING and not operation.ended
+        ]
+
+    def place(self, operation: Operation, connection: Host) -> None:
+        """Start ``operation`` again on ``connection``: its buffer follows it there."""
+        self._move(operation, OperationState.RUNNING)
+        operation.connection = connection
+        operation.buffer.rebind(
+            connection.decode_result, connection.on_malformed, connection.on_full
+        )
+
+    def end_all(self, error: Exception, *, complete_subscriptions: bool) -> None:
+        """End every operation still running, each after its queued results.
+
+        Args:
+            error: What the ones not ended otherwise get.
+            complete_subscriptions: End the subscriptions as if their server
+                had completed them (``close()`` while no connection was left
+                to stop them on).
+        """
+        running = list(self._running.values())
+        if complete_subscriptions:
+            for operation in running:
+                if operation.kind is OperationKind.SUBSCRIPTION:
+                    operation.buffer.put_complete()
+        for operation in running:
+            operation.buffer.set_exception_nowait(error)
+
+    @staticmethod
+    def _move(operation: Operation, to: OperationState) -> None:
+        if to is not operation.state and to not in OPERATION_MOVES[operation.state]:
+            raise RuntimeError(
+                f"operation {operation.id}: no move from {operation.state.value} to {to.value}"
+            )
+        operation.state = to
