@@ -28,9 +28,9 @@ from .aiohttp_internals import release_response, response_headers, tuned_transpo
 from .close_codes import CloseCode
 from .exceptions import (
     AckTimeoutError,
-    ConnectionFailedBase,
     ConnectionRejectedError,
     ConnectTimeoutError,
+    TransportConnectionFailed,
 )
 from .flow_control import Overflow, Pressure
 from .handshake import negotiated_subprotocol, ws_connect_kwargs
@@ -297,7 +297,7 @@ class Connection:
         """
         websocket = self.websocket
         if websocket is None:
-            raise ConnectionFailedBase(NOT_OPEN) from self.error
+            raise TransportConnectionFailed(NOT_OPEN) from self.error
         if log.isEnabledFor(logging.DEBUG):
             log.debug(">>> %s", frame_for_log(frame, secret=secret))
         try:
@@ -370,7 +370,7 @@ class Connection:
     async def _stop_quietly(self, op_id: int) -> None:
         try:
             await self.stop_operation(op_id)
-        except ConnectionFailedBase:
+        except TransportConnectionFailed:
             log.debug("could not stop operation %d", op_id, exc_info=True)
 
     def begin_close(self, error: Exception, code: int) -> None:
@@ -401,7 +401,7 @@ class Connection:
         """
         if self._lifecycle.state is ConnectionState.CLOSED:
             return
-        self._end(ConnectionFailedBase(NOT_OPEN), CloseCode.NORMAL_CLOSURE)
+        self._end(TransportConnectionFailed(NOT_OPEN), CloseCode.NORMAL_CLOSURE)
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
 
@@ -430,7 +430,7 @@ class Connection:
                 if terminate is not None:
                     try:
                         await within(self.send(terminate), remaining())
-                    except (asyncio.TimeoutError, ConnectionFailedBase):
+                    except (asyncio.TimeoutError, TransportConnectionFailed):
                         log.debug("could not say goodbye to the server", exc_info=True)
             # Closing while the receive loop waits wakes it (it returns in the
             # CLOSING state) and lets aiohttp wait websocket_close_timeout for
@@ -499,7 +499,7 @@ class Connection:
                     await self.stop_operation(op_id)
                     if not handler.stop_is_answered:
                         listener.put_complete()
-        except ConnectionFailedBase:
+        except TransportConnectionFailed:
             log.debug("could not stop the running operations", exc_info=True)
             return
         if self._receive_task is not None:

@@ -25,7 +25,7 @@ from graphql import ExecutionResult
 from .aiohttp_errors import frame_error, receive_timeout_error
 from .aiohttp_internals import parsed_frames
 from .close_codes import CloseCode
-from .exceptions import ConnectionFailedBase, ConnectionRejectedError
+from .exceptions import ConnectionRejectedError, TransportConnectionFailed
 from .flow_control import Pressure
 from .heartbeats import Fail
 from .listener_queue import COMPLETE, ListenerQueue, QueueMarker
@@ -40,7 +40,7 @@ from .protocols import (
     ProtocolHandler,
     ServerNotice,
 )
-from .protocols.events import Event
+from .protocols.server_messages import Event
 from .protocols.wording import elide
 from .redaction import frame_for_log
 from .settings import ConnectionSettings
@@ -184,7 +184,7 @@ class Receiver:
             error = receive_timeout_error(self._settings.receive_timeout)
         except Exception as exc:
             log.exception("unexpected error in the receive loop")
-            error = ConnectionFailedBase(f"unexpected error in the receive loop: {exc!r}")
+            error = TransportConnectionFailed(f"unexpected error in the receive loop: {exc!r}")
         finally:
             turn.end()
         if isinstance(error, TransportProtocolError):

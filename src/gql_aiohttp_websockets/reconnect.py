@@ -15,10 +15,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from .connection import Connection
-from .exceptions import ConnectionFailedBase, ConnectionInterrupted, TransportConnectionClosed
+from .exceptions import ConnectionInterrupted, TransportConnectionClosed, TransportConnectionFailed
+from .lifecycle_events import Connected, Connecting, Disconnected, EventSink, Resubscribed, Retrying
 from .listener_queue import ListenerQueue
 from .retry import RetryPolicy
-from .transport_events import Connected, Connecting, Disconnected, EventSink, Resubscribed, Retrying
 from .waiting import Waiters
 
 __all__ = ["Reconnector", "close_details", "interrupt", "resubscribe"]
@@ -66,7 +66,7 @@ async def resubscribe(connection: Connection, listeners: dict[int, ListenerQueue
         listener.rebind(connection.decode_result, connection.on_malformed, connection.on_full)
         try:
             await connection.send(connection.start_frame(op_id, payload))
-        except ConnectionFailedBase:
+        except TransportConnectionFailed:
             log.debug("the new connection broke while subscribing again", exc_info=True)
             break
         count += 1

@@ -24,10 +24,10 @@ from .closing import ExcusedCloses, Shutdown, close_session, end_operations
 from .connection import Connection
 from .exceptions import GQL_4
 from .lifecycle import TRANSPORT_MOVES, Lifecycle, State
+from .lifecycle_events import Closed, Connected, Connecting, Disconnected, EventSink
 from .opening import open_connection
 from .reconnect import Reconnector, close_details, interrupt, resubscribe
 from .retry import retry_policy
-from .transport_events import Closed, Connected, Connecting, Disconnected, EventSink
 from .waiting import shielded
 
 if TYPE_CHECKING:

@@ -27,10 +27,10 @@ from graphql import ExecutionResult
 from .connection import NOT_OPEN, Connection
 from .exceptions import (
     AckTimeoutError,
-    ConnectionFailedBase,
     ConnectTimeoutError,
+    TransportConnectionFailed,
 )
-from .flow_control import INHERITED, NO_LIMIT, Inherited, Overflow, queue_options
+from .flow_control import INHERITED, NO_LIMIT, Inherited, Overflow, QueueStats, queue_options
 from .lifecycle import State
 from .listener_queue import COMPLETE, ListenerQueue
 from .options import InitPayloadFactory, TransportOptions
@@ -85,7 +85,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
 
     @property
     def state(self) -> State:
-        """The lifecycle state (see :class:`~gql_aiohttp_websockets.State`)."""
+        """The lifecycle state (see :class:`~gql_aiohttp_websockets.lifecycle.State`)."""
         return self._supervisor.lifecycle.state
 
     @property
@@ -122,6 +122,29 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         connection = self._supervisor.connection
         return {} if connection is None else connection.response_headers
 
+    def queue_stats(self) -> list[QueueStats]:
+        """Count the queue of every running operation: how far each consumer is behind.
+
+        One :class:`~gql_aiohttp_websockets.QueueStats` per operation whose
+        consumer has not left yet (``execute()`` calls too, which have no
+        limit), in the order they started; ``[]`` when none runs.  Each is
+        counted when this is called and does not change afterwards: call it
+        again for fresh counts.  An operation's counters go with it when it
+        ends, so read them while it runs.
+
+        Returns:
+            The counters, one per running operation.
+
+        Example:
+            How many results a ``"keep_newest"`` subscription dropped so far::
+
+                async for price in session.subscribe(
+                    prices, max_queued_results=100, on_queue_full="keep_newest"
+                ):
+                    dropped = sum(stats.dropped for stats in transport.queue_stats())
+        """
+        return [QueueStats.of(queue) for queue in self.listeners.values()]
+
     # ---------------------------------------------------------------- connect
 
     async def connect(self) -> None:
@@ -152,10 +175,10 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         connection = self._supervisor.connection
         if self.state is not State.OPEN or connection is None:
             if self.close_exception is not None:
-                raise ConnectionFailedBase(
+                raise TransportConnectionFailed(
                     f"the transport is not connected: {self.close_exception}"
                 ) from self.close_exception
-            raise ConnectionFailedBase(
+            raise TransportConnectionFailed(
                 "the transport is not connected; call connect() first "
                 "(or use 'async with Client(transport=...)')"
             )
@@ -164,7 +187,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
     def _live(self) -> Connection:
         connection = self._supervisor.connection
         if connection is None or connection.websocket is None:
-            raise ConnectionFailedBase(NOT_OPEN) from self.close_exception
+            raise TransportConnectionFailed(NOT_OPEN) from self.close_exception
         return connection
 
     async def send_ping(self, payload: Any = None) -> None:
@@ -299,7 +322,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             return
         try:
             await connection.stop_operation(op_id)
-        except ConnectionFailedBase:
+        except TransportConnectionFailed:
             log.debug("could not send the stop of operation %d", op_id, exc_info=True)
 
     async def execute(
@@ -345,7 +368,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
     async def _send_start(self, connection: Connection, frame: str) -> None:
         try:
             await connection.send(frame)
-        except ConnectionFailedBase:
+        except TransportConnectionFailed:
             # The connection is going.  With reconnect= on, its end decides
             # what the operation gets, as for those already running: sent
             # again (a subscription) or ConnectionInterrupted (an execute).

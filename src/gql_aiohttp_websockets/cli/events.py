@@ -6,8 +6,7 @@ import contextlib
 from datetime import datetime
 from typing import TextIO
 
-from ..redaction import safe_url
-from ..transport_events import (
+from ..lifecycle_events import (
     Closed,
     Connected,
     Connecting,
@@ -16,6 +15,7 @@ from ..transport_events import (
     Retrying,
     TransportEvent,
 )
+from ..redaction import safe_url
 from .failures import one_line
 from .output import clock
 

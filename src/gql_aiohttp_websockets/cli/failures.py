@@ -15,12 +15,12 @@ from gql.transport.exceptions import TransportError, TransportProtocolError
 from ..close_codes import classify_close_code
 from ..exceptions import (
     AckTimeoutError,
-    ConnectionFailedBase,
     ConnectionRejectedError,
     ConnectTimeoutError,
     HeartbeatTimeoutError,
     ServerUnreachableError,
     TransportConnectionClosed,
+    TransportConnectionFailed,
     UpgradeRefusedError,
 )
 
@@ -77,7 +77,7 @@ def describe_failure(error: BaseException) -> str:
         what = "protocol error"
     elif isinstance(error, ServerUnreachableError):
         what = "server unreachable"
-    elif isinstance(error, ConnectionFailedBase):
+    elif isinstance(error, TransportConnectionFailed):
         what = "connection failed"
     elif isinstance(error, asyncio.TimeoutError):
         what = "timed out"
