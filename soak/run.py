@@ -556,13 +556,14 @@ class Soak:
         previous = self.samples[-1] if self.samples else None
         since = elapsed - (previous.elapsed if previous else 0.0)
         received_before = previous.received if previous else 0
+        queues = transport.queue_stats()
         return Sample(
             elapsed=elapsed,
             rss=rss_mb(),
             server_rss=rss_mb(self._server.pid),
             tasks=len(asyncio.all_tasks()),
-            open=len(transport.listeners),
-            queued=sum(len(listener) for listener in transport.listeners.values()),
+            open=len(queues),
+            queued=sum(stats.queued for stats in queues),
             opened=ledger.opened,
             received=ledger.received,
             rate=(ledger.received - received_before) / since if since > 0 else 0.0,

@@ -17,7 +17,7 @@ from gql_aiohttp_websockets.aiohttp_errors import (
     receive_timeout_error,
     send_error,
 )
-from gql_aiohttp_websockets.exceptions import ConnectionFailedBase, TransportConnectionClosed
+from gql_aiohttp_websockets.exceptions import TransportConnectionClosed, TransportConnectionFailed
 
 URL_WITH_SECRETS = "wss://user:pw@127.0.0.1/graphql?token=secret"
 
@@ -78,7 +78,7 @@ def test_a_refused_upgrade_names_the_status_and_no_secret() -> None:
     refused = aiohttp.WSServerHandshakeError(info, (), status=403, message="Forbidden")
     assert isinstance(refused, HANDSHAKE_ERRORS)
     error = handshake_error(refused, URL_WITH_SECRETS)
-    assert isinstance(error, ConnectionFailedBase)
+    assert isinstance(error, TransportConnectionFailed)
     assert str(error) == (
         "the server at wss://127.0.0.1/graphql refused the websocket upgrade: HTTP 403 Forbidden"
     )
@@ -86,7 +86,7 @@ def test_a_refused_upgrade_names_the_status_and_no_secret() -> None:
 
 def test_an_unreachable_server_names_the_error() -> None:
     error = handshake_error(ConnectionRefusedError(111, "refused"), URL_WITH_SECRETS)
-    assert isinstance(error, ConnectionFailedBase)
+    assert isinstance(error, TransportConnectionFailed)
     assert str(error).startswith("could not open a websocket to wss://127.0.0.1/graphql: ")
     assert "ConnectionRefusedError" in str(error)
     assert "secret" not in str(error)

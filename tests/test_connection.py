@@ -16,9 +16,9 @@ from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport
 from gql_aiohttp_websockets.close_codes import CloseCode
 from gql_aiohttp_websockets.connection import Connection, close_wait
 from gql_aiohttp_websockets.exceptions import (
-    ConnectionFailedBase,
     HeartbeatTimeoutError,
     TransportConnectionClosed,
+    TransportConnectionFailed,
 )
 from gql_aiohttp_websockets.lifecycle import ConnectionState
 from gql_aiohttp_websockets.operations import Operation, OperationKind, Operations
@@ -104,7 +104,7 @@ async def test_a_connection_runs_an_operation_and_closes_with_nothing_left(
     while (item := await within(listener.get())) != ("complete", None):
         taken.append(item[1].data)  # type: ignore[union-attr]
     assert taken == [{"countdown": 2}, {"countdown": 1}, {"countdown": 0}]
-    connection.begin_close(ConnectionFailedBase("done"), CloseCode.NORMAL_CLOSURE)
+    connection.begin_close(TransportConnectionFailed("done"), CloseCode.NORMAL_CLOSURE)
     await within(connection.close(5, goodbye=True))
     assert connection.state is ConnectionState.CLOSED
     assert connection.websocket is None
@@ -157,7 +157,7 @@ async def test_a_connection_is_used_once(
     await within(connection.close(5, goodbye=True))
     with pytest.raises(RuntimeError, match="no move from closed to opening"):
         await connection.open(("graphql-ws",), 5)
-    with pytest.raises(ConnectionFailedBase, match="WebSocket connection is closed"):
+    with pytest.raises(TransportConnectionFailed, match="WebSocket connection is closed"):
         await connection.send('{"type":"ping"}')
 
 
@@ -166,7 +166,7 @@ async def test_a_connection_that_never_opened_closes_cleanly(
 ) -> None:
     ended = Ended()
     connection, _ = make("ws://127.0.0.1:9/graphql", session, ended)
-    with pytest.raises(ConnectionFailedBase, match="could not open a websocket"):
+    with pytest.raises(TransportConnectionFailed, match="could not open a websocket"):
         await within(connection.open(("graphql-ws",), 5))
     await within(connection.close(5, goodbye=False))
     assert connection.state is ConnectionState.CLOSED

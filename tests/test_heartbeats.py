@@ -8,7 +8,7 @@ import pytest
 from gql.transport.exceptions import TransportServerError
 
 from gql_aiohttp_websockets.close_codes import CloseCode
-from gql_aiohttp_websockets.exceptions import ConnectionFailedBase
+from gql_aiohttp_websockets.exceptions import TransportConnectionFailed
 from gql_aiohttp_websockets.heartbeats import keep_alive_watchdog, ping_timer
 from tests.helpers import within
 
@@ -65,7 +65,7 @@ async def test_answered_pings_go_on_until_cancelled() -> None:
 
 @pytest.mark.parametrize(
     ("raised", "code"),
-    [(ConnectionFailedBase("broken"), None), (ValueError("bug"), CloseCode.INTERNAL_ERROR)],
+    [(TransportConnectionFailed("broken"), None), (ValueError("bug"), CloseCode.INTERNAL_ERROR)],
 )
 async def test_a_failing_send_ends_the_timer(raised: Exception, code: int | None) -> None:
     failures = Failures()

@@ -5,6 +5,11 @@ Change one import line::
     from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport
 
 and keep the rest of your gql code as it is.
+
+This module exports what a gql user passes to the transport and catches from
+it.  The protocol handlers and their registry are in
+:mod:`gql_aiohttp_websockets.protocols`; the transport's ``state`` is a
+:class:`gql_aiohttp_websockets.lifecycle.State`.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from .close_codes import CloseCode, CloseCodeInfo, classify_close_code
 from .exceptions import (
     AckTimeoutError,
+    CertificateVerificationFailed,
     ConnectionInterrupted,
     ConnectionRejectedError,
     ConnectTimeoutError,
@@ -22,21 +28,8 @@ from .exceptions import (
     TransportConnectionFailed,
     UpgradeRefusedError,
 )
-from .flow_control import Overflow
-from .lifecycle import State
-from .listener_queue import ListenerQueue
-from .options import InitPayloadFactory
-from .protocols import (
-    ApolloHandler,
-    GraphQLTransportWSHandler,
-    ProtocolHandler,
-    get_protocol,
-    register_protocol,
-    registered_protocols,
-)
-from .retry import Backoff, RetryPolicy, is_retryable
-from .transport import AIOHTTPWebsocketsTransport
-from .transport_events import (
+from .flow_control import Overflow, QueueStats
+from .lifecycle_events import (
     Closed,
     Connected,
     Connecting,
@@ -46,12 +39,16 @@ from .transport_events import (
     Retrying,
     TransportEvent,
 )
+from .listener_queue import ListenerQueue
+from .options import InitPayloadFactory
+from .retry import Backoff, RetryPolicy, is_retryable
+from .transport import AIOHTTPWebsocketsTransport
 
 __all__ = [
     "AIOHTTPWebsocketsTransport",
     "AckTimeoutError",
-    "ApolloHandler",
     "Backoff",
+    "CertificateVerificationFailed",
     "CloseCode",
     "CloseCodeInfo",
     "Closed",
@@ -62,27 +59,22 @@ __all__ = [
     "ConnectionRejectedError",
     "Disconnected",
     "EventCallback",
-    "GraphQLTransportWSHandler",
     "HeartbeatTimeoutError",
     "InitPayloadFactory",
     "ListenerQueue",
     "Overflow",
-    "ProtocolHandler",
     "QueueFullError",
+    "QueueStats",
     "Resubscribed",
     "RetryPolicy",
     "Retrying",
     "ServerUnreachableError",
-    "State",
     "TransportConnectionClosed",
     "TransportConnectionFailed",
     "TransportEvent",
     "UpgradeRefusedError",
     "classify_close_code",
-    "get_protocol",
     "is_retryable",
-    "register_protocol",
-    "registered_protocols",
 ]
 
 __version__ = "0.1.0"

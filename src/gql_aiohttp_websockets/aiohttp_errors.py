@@ -17,9 +17,9 @@ from gql.transport.exceptions import TransportProtocolError
 from .close_codes import CloseCode
 from .exceptions import (
     CertificateVerificationFailed,
-    ConnectionFailedBase,
     ServerUnreachableError,
     TransportConnectionClosed,
+    TransportConnectionFailed,
     UpgradeRefusedError,
 )
 from .redaction import safe_url
@@ -64,7 +64,7 @@ def handshake_error(error: BaseException, url: str) -> Exception:
         return ServerUnreachableError(
             f"could not open a websocket to {where}: {error.__class__.__name__}: {error}"
         )
-    return ConnectionFailedBase(
+    return TransportConnectionFailed(
         f"could not open a websocket to {where}: {error.__class__.__name__}: {error}"
     )
 
@@ -78,12 +78,12 @@ def send_error(error: BaseException, closed_by: Exception | None) -> Exception:
             aiohttp's words, and made the ``__cause__``.
     """
     if closed_by is not None:
-        failed = ConnectionFailedBase(
+        failed = TransportConnectionFailed(
             f"could not send to the server: the connection closed: {closed_by}"
         )
         failed.__cause__ = closed_by
         return failed
-    failed = ConnectionFailedBase(f"could not send to the server: {error}")
+    failed = TransportConnectionFailed(f"could not send to the server: {error}")
     failed.__cause__ = error
     return failed
 

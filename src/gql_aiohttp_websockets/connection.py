@@ -45,10 +45,10 @@ from .aiohttp_internals import parsed_frames, release_response, response_headers
 from .close_codes import CloseCode
 from .exceptions import (
     AckTimeoutError,
-    ConnectionFailedBase,
     ConnectionRejectedError,
     ConnectTimeoutError,
     HeartbeatTimeoutError,
+    TransportConnectionFailed,
 )
 from .flow_control import Overflow, Pressure
 from .handshake import negotiated_subprotocol, ws_connect_kwargs
@@ -69,7 +69,7 @@ from .protocols import (
     ServerNotice,
     get_protocol,
 )
-from .protocols.events import Event
+from .protocols.server_messages import Event
 from .protocols.wording import elide
 from .redaction import frame_for_log, safe_url
 from .settings import ConnectionSettings
@@ -399,7 +399,7 @@ class Connection:
             error = receive_timeout_error(self.settings.receive_timeout)
         except Exception as exc:
             log.exception("unexpected error in the receive loop")
-            error = ConnectionFailedBase(f"unexpected error in the receive loop: {exc!r}")
+            error = TransportConnectionFailed(f"unexpected error in the receive loop: {exc!r}")
         finally:
             turn.end()
         if isinstance(error, TransportProtocolError):
@@ -480,7 +480,7 @@ class Connection:
         """
         websocket = self.websocket
         if websocket is None:
-            raise ConnectionFailedBase(NOT_OPEN) from self.error
+            raise TransportConnectionFailed(NOT_OPEN) from self.error
         if log.isEnabledFor(logging.DEBUG):
             log.debug(">>> %s", frame_for_log(frame, secret=secret))
         try:
@@ -553,7 +553,7 @@ class Connection:
     async def _stop_quietly(self, op_id: int) -> None:
         try:
             await self.stop_operation(op_id)
-        except ConnectionFailedBase:
+        except TransportConnectionFailed:
             log.debug("could not stop operation %d", op_id, exc_info=True)
 
     def begin_close(self, error: Exception, code: int) -> None:
@@ -584,7 +584,7 @@ class Connection:
         """
         if self._lifecycle.state is ConnectionState.CLOSED:
             return
-        self._end(ConnectionFailedBase(NOT_OPEN), CloseCode.NORMAL_CLOSURE)
+        self._end(TransportConnectionFailed(NOT_OPEN), CloseCode.NORMAL_CLOSURE)
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
 
@@ -617,7 +617,7 @@ class Connection:
                 if terminate is not None:
                     try:
                         await within(self.send(terminate), remaining())
-                    except (asyncio.TimeoutError, ConnectionFailedBase):
+                    except (asyncio.TimeoutError, TransportConnectionFailed):
                         log.debug("could not say goodbye to the server", exc_info=True)
             # Closing while the receive loop waits wakes it (it returns in the
             # CLOSING state) and lets aiohttp wait websocket_close_timeout for
@@ -684,7 +684,7 @@ class Connection:
                 await self.stop_operation(operation.id)
                 if not handler.stop_is_answered:
                     operation.buffer.put_complete()
-        except ConnectionFailedBase:
+        except TransportConnectionFailed:
             log.debug("could not stop the running operations", exc_info=True)
             return
         if self._receive_task is not None:

@@ -23,7 +23,6 @@ __all__ = [
     "AckTimeoutError",
     "CertificateVerificationFailed",
     "ConnectTimeoutError",
-    "ConnectionFailedBase",
     "ConnectionInterrupted",
     "ConnectionRejectedError",
     "HeartbeatTimeoutError",
@@ -39,10 +38,9 @@ GQL_4: bool = hasattr(_gql_exceptions, "TransportConnectionFailed")
 
 #: The gql class its users catch when the transport cannot be used: a broken
 #: connection (gql 4), or one that is not open (gql 3.5: ``TransportClosed``).
-ConnectionFailedBase: type[Exception] = getattr(
+TransportConnectionFailed: type[Exception] = getattr(
     _gql_exceptions, "TransportConnectionFailed", TransportClosed
 )
-TransportConnectionFailed = ConnectionFailedBase
 
 # gql 3.5's reconnecting session reconnects at once on a TransportClosed and
 # leaves a ConnectionResetError to the caller, the next operation then
@@ -106,7 +104,7 @@ class TransportConnectionClosed(
 
 
 class CertificateVerificationFailed(
-    ConnectionFailedBase,  # type: ignore[valid-type,misc]
+    TransportConnectionFailed,  # type: ignore[valid-type,misc]
     aiohttp.ClientConnectorCertificateError,
 ):
     """The server's TLS certificate could not be verified.
@@ -150,7 +148,7 @@ class ConnectTimeoutError(asyncio.TimeoutError):
     """
 
 
-class ServerUnreachableError(ConnectionFailedBase):  # type: ignore[valid-type,misc]
+class ServerUnreachableError(TransportConnectionFailed):  # type: ignore[valid-type,misc]
     """No websocket could be opened: the server could not be reached at all.
 
     The name cannot be resolved, nothing listens on the port, or the network
@@ -159,7 +157,7 @@ class ServerUnreachableError(ConnectionFailedBase):  # type: ignore[valid-type,m
     """
 
 
-class UpgradeRefusedError(ConnectionFailedBase):  # type: ignore[valid-type,misc]
+class UpgradeRefusedError(TransportConnectionFailed):  # type: ignore[valid-type,misc]
     """The server answered the websocket upgrade with an HTTP error status.
 
     Attributes:

@@ -6,13 +6,15 @@ bound is a count, not a size: the count is already known on the hot path
 taken as well as queued, and the size of one result is already bounded by
 ``max_msg_size``.  What a result arriving at the bound does is an
 :class:`Overflow` policy; under ``BACKPRESSURE`` the receive loop waits on a
-:class:`Pressure` before it reads again.
+:class:`Pressure` before it reads again.  :class:`QueueStats` is what a queue
+reports of itself to the user.
 """
 
 from __future__ import annotations
 
 import enum
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from .exceptions import QueueFullError
@@ -27,6 +29,7 @@ __all__ = [
     "Inherited",
     "Overflow",
     "Pressure",
+    "QueueStats",
     "overflow_policy",
     "queue_full_error",
     "queue_limit",
@@ -54,6 +57,57 @@ class Overflow(str, enum.Enum):
     #: consumer is down to half the limit: nothing is lost, but every
     #: operation of the connection waits meanwhile.
     BACKPRESSURE = "backpressure"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """One running operation's queue, as counted when it was asked for.
+
+    What :meth:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport.queue_stats`
+    returns, one per operation: how far its consumer is behind, and what its
+    queue's limit and policy made of that so far.
+
+    Attributes:
+        query_id: The operation's id.
+        queued: What its consumer has yet to take: the results, and the
+            operation's end once the server sent it.
+        dropped: How many results ``"keep_newest"`` dropped, since the
+            operation started; always 0 under the other policies.
+        limit: The ``max_queued_results`` in force for the operation, ``None``
+            for no limit.
+        on_queue_full: The policy in force for the operation.
+
+    Example:
+        Warn about each operation whose consumer is near its limit::
+
+            for stats in transport.queue_stats():
+                if stats.limit is not None and stats.queued > stats.limit * 0.8:
+                    log.warning("operation %d is %d results behind", stats.query_id, stats.queued)
+    """
+
+    query_id: int
+    queued: int
+    dropped: int
+    limit: int | None
+    on_queue_full: Overflow
+
+    @classmethod
+    def of(cls, queue: ListenerQueue) -> QueueStats:
+        """Count ``queue`` now.
+
+        Args:
+            queue: An operation's queue.
+
+        Returns:
+            Its counters, which do not change as the queue does.
+        """
+        return cls(
+            query_id=queue.query_id,
+            queued=len(queue),
+            dropped=queue.dropped,
+            limit=None if queue.limit == NO_LIMIT else queue.limit,
+            on_queue_full=queue.overflow,
+        )
 
 
 def overflow_policy(value: Overflow | str) -> Overflow:

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from .close_codes import CloseCode
-from .exceptions import ConnectionFailedBase, HeartbeatTimeoutError
+from .exceptions import HeartbeatTimeoutError, TransportConnectionFailed
 from .waiting import within
 
 __all__ = ["Fail", "keep_alive_watchdog", "ping_timer"]
@@ -67,7 +67,7 @@ async def ping_timer(
                     CloseCode.GOING_AWAY,
                 )
                 return
-    except ConnectionFailedBase:
+    except TransportConnectionFailed:
         return
     except Exception as exc:
         fail(exc, CloseCode.INTERNAL_ERROR)

@@ -25,13 +25,9 @@ from gql.transport.exceptions import TransportAlreadyConnected, TransportClosed
 from .close_codes import CloseCode
 from .closing import ExcusedCloses, Shutdown, close_session
 from .connection import NOT_OPEN, Connection
-from .exceptions import GQL_4, ConnectionFailedBase
+from .exceptions import GQL_4, TransportConnectionFailed
 from .lifecycle import Action, Happening, State, TransportLifecycle
-from .opening import open_connection
-from .operations import Operations, close_details
-from .options import TransportOptions
-from .retry import RetryPolicy, retry_policy
-from .transport_events import (
+from .lifecycle_events import (
     Closed,
     Connected,
     Connecting,
@@ -40,6 +36,10 @@ from .transport_events import (
     Resubscribed,
     Retrying,
 )
+from .opening import open_connection
+from .operations import Operations, close_details
+from .options import TransportOptions
+from .retry import RetryPolicy, retry_policy
 from .waiting import Waiters, shielded
 
 __all__ = ["ConnectionManager"]
@@ -280,7 +280,7 @@ class ConnectionManager:
             operations.place(operation, connection)
             try:
                 await connection.send(connection.start_frame(operation.id, payload))
-            except ConnectionFailedBase:
+            except TransportConnectionFailed:
                 log.debug("the new connection broke while subscribing again", exc_info=True)
                 break
             count += 1
@@ -310,10 +310,10 @@ class ConnectionManager:
         if connection is not None:
             return connection
         if self.close_exception is not None:
-            raise ConnectionFailedBase(
+            raise TransportConnectionFailed(
                 f"the transport is not connected: {self.close_exception}"
             ) from self.close_exception
-        raise ConnectionFailedBase(
+        raise TransportConnectionFailed(
             "the transport is not connected; call connect() first "
             "(or use 'async with Client(transport=...)')"
         )
@@ -326,7 +326,7 @@ class ConnectionManager:
         """
         connection = self.connection
         if connection is None or connection.websocket is None:
-            raise ConnectionFailedBase(NOT_OPEN) from self.close_exception
+            raise TransportConnectionFailed(NOT_OPEN) from self.close_exception
         return connection
 
     # ---------------------------------------------------------------- closing

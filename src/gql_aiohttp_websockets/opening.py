@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from .close_codes import CloseCode
 from .connection import NOT_OPEN, Connection, InitPayload
-from .exceptions import AckTimeoutError, ConnectionFailedBase, TransportConnectionClosed
+from .exceptions import AckTimeoutError, TransportConnectionClosed, TransportConnectionFailed
 from .handshake import offer_after_refusal
 from .waiting import shielded
 
@@ -91,6 +91,6 @@ async def close_after_failure(
         code = CloseCode.CONNECTION_ACKNOWLEDGEMENT_TIMEOUT
     else:
         code = CloseCode.NORMAL_CLOSURE
-    reason = error if isinstance(error, Exception) else ConnectionFailedBase(NOT_OPEN)
+    reason = error if isinstance(error, Exception) else TransportConnectionFailed(NOT_OPEN)
     connection.begin_close(reason, code)
     await connection.close(timeout, goodbye=False)

@@ -13,11 +13,11 @@ from aiohttp import BasicAuth, Fingerprint
 from aiohttp.typedefs import LooseHeaders, StrOrURL
 
 from .flow_control import DEFAULT_MAX_QUEUED_RESULTS, Overflow, overflow_policy, queue_limit
+from .lifecycle_events import EventCallback
 from .protocols import get_protocol, registered_protocols
 from .protocols.results import JsonDeserializer, JsonSerializer
 from .retry import RetryPolicy, retry_policy
 from .settings import ConnectionSettings
-from .transport_events import EventCallback
 
 __all__ = ["InitPayloadFactory", "TransportOptions"]
 

@@ -30,10 +30,10 @@ from graphql import ExecutionResult
 from .connection import Connection
 from .exceptions import (
     AckTimeoutError,
-    ConnectionFailedBase,
     ConnectTimeoutError,
+    TransportConnectionFailed,
 )
-from .flow_control import INHERITED, Inherited, Overflow, queue_options
+from .flow_control import INHERITED, Inherited, Overflow, QueueStats, queue_options
 from .lifecycle import State
 from .listener_queue import COMPLETE, ListenerQueue
 from .manager import ConnectionManager
@@ -85,6 +85,29 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
     def listeners(self) -> Mapping[int, ListenerQueue]:
         """The running operations' result queues, by operation id (read-only)."""
         return self._operations.listeners
+
+    def queue_stats(self) -> list[QueueStats]:
+        """Count the queue of every running operation: how far each consumer is behind.
+
+        One :class:`~gql_aiohttp_websockets.QueueStats` per operation whose
+        consumer has not left yet (``execute()`` calls too, which have no
+        limit), in the order they started; ``[]`` when none runs.  Each is
+        counted when this is called and does not change afterwards: call it
+        again for fresh counts.  An operation's counters go with it when it
+        ends, so read them while it runs.
+
+        Returns:
+            The counters, one per running operation.
+
+        Example:
+            How many results a ``"keep_newest"`` subscription dropped so far::
+
+                async for price in session.subscribe(
+                    prices, max_queued_results=100, on_queue_full="keep_newest"
+                ):
+                    dropped = sum(stats.dropped for stats in transport.queue_stats())
+        """
+        return [QueueStats.of(queue) for queue in self.listeners.values()]
 
     @property
     def next_query_id(self) -> int:
@@ -306,7 +329,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
     async def _send_stop(connection: Host, op_id: int) -> None:
         try:
             await connection.stop_operation(op_id)
-        except ConnectionFailedBase:
+        except TransportConnectionFailed:
             log.debug("could not send the stop of operation %d", op_id, exc_info=True)
 
     async def execute(
@@ -354,7 +377,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
     async def _send_start(self, operation: Operation, connection: Connection, frame: str) -> None:
         try:
             await connection.send(frame)
-        except ConnectionFailedBase:
+        except TransportConnectionFailed:
             # The connection is going.  When it is replaced, its end decides
             # what the operation gets, as for those already running: sent
             # again (a subscription) or ConnectionInterrupted (an execute).

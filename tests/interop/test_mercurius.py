@@ -32,9 +32,9 @@ from gql_aiohttp_websockets import (
     ConnectionRejectedError,
     Disconnected,
     Resubscribed,
-    State,
     TransportConnectionClosed,
 )
+from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing.timeouts import scaled_timeout
 
 from ._support import KEEPALIVE_INTERVAL, TRANSPORT_WS, NodeServer, execute, marker, subscribe

@@ -40,10 +40,10 @@ from gql_aiohttp_websockets import (
     Retrying,
     RetryPolicy,
     ServerUnreachableError,
-    State,
     TransportConnectionClosed,
     TransportConnectionFailed,
 )
+from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing.timeouts import scaled_timeout
 from tests.gql_compat import CLOSED_BY_SERVER
 

@@ -54,7 +54,8 @@ def test_each_fixture_works_end_to_end(suite: pytest.Pytester) -> None:
         import pytest
         from gql import Client, gql
 
-        from gql_aiohttp_websockets import State, TransportConnectionClosed
+        from gql_aiohttp_websockets import TransportConnectionClosed
+        from gql_aiohttp_websockets.lifecycle import State
         from gql_aiohttp_websockets.testing import (
             GraphQLServerFactory,
             ScriptedConnection,
@@ -221,7 +222,7 @@ def test_transports_close_before_servers_whatever_the_fixture_order(
 
         import pytest
 
-        from gql_aiohttp_websockets import State
+        from gql_aiohttp_websockets.lifecycle import State
         from gql_aiohttp_websockets.testing import (
             ScriptedConnection,
             example_schema,

@@ -9,10 +9,10 @@ import pytest
 
 from gql_aiohttp_websockets import (
     AIOHTTPWebsocketsTransport,
-    State,
     TransportConnectionClosed,
     TransportConnectionFailed,
 )
+from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing import (
     GraphQLWebsocketServer,
     ScriptedWebsocketServer,

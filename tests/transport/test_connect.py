@@ -16,10 +16,10 @@ from gql_aiohttp_websockets import (
     AckTimeoutError,
     AIOHTTPWebsocketsTransport,
     ConnectTimeoutError,
-    State,
     TransportConnectionClosed,
     TransportConnectionFailed,
 )
+from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing import (
     GraphQLWebsocketServer,
     ScriptedWebsocketServer,

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from gql.transport.exceptions import TransportClosed, TransportServerError
 
-from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport, State, TransportConnectionFailed
+from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport, TransportConnectionFailed
+from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing import (
     GraphQLWebsocketServer,
     ScriptedWebsocketServer,

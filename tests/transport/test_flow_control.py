@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from gql import Client
 
-from gql_aiohttp_websockets import QueueFullError
+from gql_aiohttp_websockets import Overflow, QueueFullError, QueueStats
 from gql_aiohttp_websockets.testing import ScriptedWebsocketServer, scaled_timeout
 from tests.gql_compat import request
 from tests.helpers import doc, within
@@ -217,6 +217,60 @@ async def test_a_subscription_without_limit_overrides_the_transport(
         await within(transport.execute(BARRIER))
         values += [item.data["n"] async for item in stream]  # type: ignore[index]
         assert values == list(range(100))
+
+
+async def test_queue_stats_counts_each_running_operation(
+    make_transport: MakeTransport, subprotocol: str
+) -> None:
+    bursts = {"1": 10, "2": 4, "3": 20}
+
+    async def script(conn: Any) -> None:
+        await conn.accept_init()
+        for _ in bursts:
+            start = await conn.expect(START[subprotocol])
+            await conn.send_json(result(subprotocol, start["id"], 0))
+        # Sent while every consumer waits: none of it is taken yet.
+        barrier = await conn.expect(START[subprotocol])
+        for op_id, count in bursts.items():
+            for n in range(1, count + 1):
+                await conn.send_json(result(subprotocol, op_id, n))
+        await conn.send_json(result(subprotocol, barrier["id"], -1))
+        await conn.send_json({"type": COMPLETE, "id": barrier["id"]})
+        await conn.wait_closed(scaled_timeout(10))
+
+    async with ScriptedWebsocketServer(script, subprotocols=(subprotocol,)) as server:
+        transport = make_transport(server.url, max_queued_results=4, on_queue_full="backpressure")
+        await within(transport.connect())
+        assert transport.queue_stats() == []
+        ticker = transport.subscribe(
+            doc("subscription { n }"), max_queued_results=3, on_queue_full="keep_newest"
+        )
+        held = transport.subscribe(doc("subscription { n }"))
+        unbounded = transport.subscribe(doc("subscription { n }"), max_queued_results=None)
+        for stream in (ticker, held, unbounded):
+            await within(stream.__anext__())
+        await within(transport.execute(BARRIER))
+        stats = transport.queue_stats()
+        assert stats == [
+            QueueStats(1, queued=3, dropped=7, limit=3, on_queue_full=Overflow.KEEP_NEWEST),
+            QueueStats(2, queued=4, dropped=0, limit=4, on_queue_full=Overflow.BACKPRESSURE),
+            QueueStats(3, queued=20, dropped=0, limit=None, on_queue_full=Overflow.BACKPRESSURE),
+        ]
+        assert (await within(ticker.__anext__())).data == {"n": 8}
+        await ticker.aclose()
+        # A count taken earlier stays as it was; the ended operation is gone.
+        assert stats[0].queued == 3
+        assert [(s.query_id, s.queued) for s in transport.queue_stats()] == [(2, 4), (3, 20)]
+        await held.aclose()
+        await unbounded.aclose()
+        assert transport.queue_stats() == []
+
+
+def test_queue_stats_are_frozen() -> None:
+    stats = QueueStats(1, queued=0, dropped=0, limit=None, on_queue_full=Overflow.FAIL)
+    with pytest.raises(AttributeError):
+        stats.queued = 1  # type: ignore[misc]
+    assert not hasattr(stats, "__dict__")
 
 
 async def test_gql_passes_the_keywords_through(make_transport: MakeTransport) -> None:

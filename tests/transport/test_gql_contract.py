@@ -13,8 +13,9 @@ import pytest
 from gql import Client
 from gql.transport.exceptions import TransportAlreadyConnected
 
-from gql_aiohttp_websockets import State, TransportConnectionClosed
-from gql_aiohttp_websockets.exceptions import ConnectionFailedBase
+from gql_aiohttp_websockets import TransportConnectionClosed
+from gql_aiohttp_websockets.exceptions import TransportConnectionFailed
+from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing import ScriptedWebsocketServer, scaled_timeout
 from tests.gql_compat import request
 from tests.helpers import doc, within
@@ -200,7 +201,7 @@ async def test_a_websocket_set_to_none_fails_sends_and_close_still_closes_it(
     await within(transport.connect())
     transport.websocket = None
     assert transport.websocket is None
-    with pytest.raises(ConnectionFailedBase) as caught:
+    with pytest.raises(TransportConnectionFailed) as caught:
         async for _ in transport.subscribe(doc("subscription { countdown(from: 2) }")):
             pass
     assert str(caught.value) == "WebSocket connection is closed"

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from gql.transport.exceptions import TransportProtocolError, TransportServerError
 
-from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport, State
+from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport
+from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing import (
     GraphQLWebsocketServer,
     ScriptedWebsocketServer,

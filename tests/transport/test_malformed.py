@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from gql.transport.exceptions import TransportProtocolError
 
-from gql_aiohttp_websockets import State
+from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing import ScriptedWebsocketServer, scaled_timeout
 from tests.helpers import doc, until_failure, within
 from tests.transport.conftest import MakeTransport

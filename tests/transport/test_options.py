@@ -28,10 +28,10 @@ from yarl import URL
 from gql_aiohttp_websockets import (
     AIOHTTPWebsocketsTransport,
     Overflow,
-    State,
     TransportConnectionClosed,
     TransportConnectionFailed,
 )
+from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing import (
     GraphQLWebsocketServer,
     ScriptedConnection,

@@ -25,13 +25,13 @@ from gql_aiohttp_websockets import (
     Resubscribed,
     Retrying,
     RetryPolicy,
-    State,
     TransportConnectionClosed,
     TransportConnectionFailed,
     TransportEvent,
     UpgradeRefusedError,
 )
 from gql_aiohttp_websockets.connection import Connection
+from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing import (
     GraphQLWebsocketServer,
     ScriptedWebsocketServer,

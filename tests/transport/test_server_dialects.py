@@ -22,10 +22,10 @@ from gql_aiohttp_websockets import (
     ConnectionRejectedError,
     Disconnected,
     RetryPolicy,
-    State,
     TransportConnectionClosed,
     TransportEvent,
 )
+from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing import ScriptedWebsocketServer, scaled_timeout
 from tests.helpers import doc, until_failure, within
 from tests.transport.conftest import BOTH, MakeTransport

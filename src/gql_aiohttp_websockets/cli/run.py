@@ -39,17 +39,15 @@ from multidict import CIMultiDict
 from ..close_codes import classify_close_code
 from ..exceptions import (
     AckTimeoutError,
-    ConnectionFailedBase,
     ConnectionRejectedError,
     ConnectTimeoutError,
     HeartbeatTimeoutError,
     ServerUnreachableError,
     TransportConnectionClosed,
+    TransportConnectionFailed,
     UpgradeRefusedError,
 )
-from ..redaction import safe_url
-from ..transport import AIOHTTPWebsocketsTransport
-from ..transport_events import (
+from ..lifecycle_events import (
     Closed,
     Connected,
     Connecting,
@@ -58,6 +56,8 @@ from ..transport_events import (
     Retrying,
     TransportEvent,
 )
+from ..redaction import safe_url
+from ..transport import AIOHTTPWebsocketsTransport
 from .arguments import PROGRAM, ExitCode
 from .inputs import Invocation
 from .output import OutputClosed, ResultPrinter, clock, error_lines
@@ -183,7 +183,7 @@ def describe_failure(error: BaseException) -> str:
         what = "protocol error"
     elif isinstance(error, ServerUnreachableError):
         what = "server unreachable"
-    elif isinstance(error, ConnectionFailedBase):
+    elif isinstance(error, TransportConnectionFailed):
         what = "connection failed"
     elif isinstance(error, asyncio.TimeoutError):
         what = "timed out"

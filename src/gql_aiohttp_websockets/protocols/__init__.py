@@ -10,7 +10,8 @@ from __future__ import annotations
 from .apollo import ApolloHandler
 from .base import ProtocolHandler
 from .conversation import Phase
-from .events import (
+from .graphql_transport_ws import GraphQLTransportWSHandler
+from .server_messages import (
     Ack,
     Complete,
     ConnectionRejected,
@@ -23,7 +24,6 @@ from .events import (
     Pong,
     ServerNotice,
 )
-from .graphql_transport_ws import GraphQLTransportWSHandler
 
 __all__ = [
     "Ack",

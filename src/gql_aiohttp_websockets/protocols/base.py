@@ -4,7 +4,7 @@ A handler is sans-I/O: it knows one subprotocol's messages and the rules of
 its conversation, and nothing about sockets, tasks or clocks.  The transport
 hands it intentions (start an operation, stop it, ping) and gets back the text
 frames to send; it hands it each received text frame and gets back one typed
-event (``events.py``), or an error when the frame is malformed or comes out of
+event (``server_messages.py``), or an error when the frame is malformed or comes out of
 turn (``conversation.py``).  Every difference between the subprotocols lives
 in a handler, so the transport never looks at a subprotocol name.
 """
@@ -22,7 +22,6 @@ from gql.transport.exceptions import TransportProtocolError
 from graphql import ExecutionResult
 
 from .conversation import ACCEPTS, OUT_OF_TURN, Phase
-from .events import Complete, Event, Ignored, Next, describe
 from .payloads import ReusedPayload
 from .results import (
     JsonDeserializer,
@@ -31,6 +30,7 @@ from .results import (
     json_decoder,
     result_problem,
 )
+from .server_messages import Complete, Event, Ignored, Next, describe
 from .wording import a_kind, a_message, elide, json_kind, quote
 
 __all__ = ["ProtocolHandler"]
@@ -102,7 +102,7 @@ class ProtocolHandler(ABC):
     complete_type: ClassVar[str] = ""
     #: Message types the subprotocol does not define that known servers send
     #: with no result in them (``docs/protocols.rst`` lists who sends which):
-    #: received, they become :class:`~.events.Ignored`; any other unknown type
+    #: received, they become :class:`~.server_messages.Ignored`; any other unknown type
     #: is an error.
     ignored_types: ClassVar[frozenset[str]] = frozenset()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from .events import (
+from .server_messages import (
     Ack,
     Complete,
     ConnectionRejected,

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from .base import ProtocolHandler
-from .events import (
+from .server_messages import (
     Ack,
     Complete,
     ConnectionRejected,

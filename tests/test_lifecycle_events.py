@@ -17,7 +17,7 @@ from gql_aiohttp_websockets import (
     TransportConnectionClosed,
     TransportEvent,
 )
-from gql_aiohttp_websockets.transport_events import EventSink
+from gql_aiohttp_websockets.lifecycle_events import EventSink
 
 LOST = TransportConnectionClosed("lost", code=1001, reason="bye")
 EVENTS: list[TransportEvent] = [
