@@ -68,6 +68,9 @@ python_use_unqualified_type_names = True
 
 html_theme = "alabaster"
 html_title = "gql-aiohttp-websockets"
+# The pictures of architecture.rst, drawn from docs/diagrams/*.dot with Graphviz and
+# checked in, so that building the docs does not need it.
+html_static_path = ["_static"]
 exclude_patterns = ["_build"]
 
 

@@ -12,20 +12,19 @@ reports of itself to the user.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from .exceptions import QueueFullError
-
-if TYPE_CHECKING:
-    from .listener_queue import ListenerQueue
 
 __all__ = [
     "DEFAULT_MAX_QUEUED_RESULTS",
     "INHERITED",
     "NO_LIMIT",
+    "FullQueue",
     "Inherited",
     "Overflow",
     "Pressure",
@@ -90,24 +89,6 @@ class QueueStats:
     dropped: int
     limit: int | None
     on_queue_full: Overflow
-
-    @classmethod
-    def of(cls, queue: ListenerQueue) -> QueueStats:
-        """Count ``queue`` now.
-
-        Args:
-            queue: An operation's queue.
-
-        Returns:
-            Its counters, which do not change as the queue does.
-        """
-        return cls(
-            query_id=queue.query_id,
-            queued=len(queue),
-            dropped=queue.dropped,
-            limit=None if queue.limit == NO_LIMIT else queue.limit,
-            on_queue_full=queue.overflow,
-        )
 
 
 def overflow_policy(value: Overflow | str) -> Overflow:
@@ -174,6 +155,24 @@ def queue_full_error(query_id: int, limit: int) -> QueueFullError:
     )
 
 
+class FullQueue(Protocol):
+    """What :class:`Pressure` needs of a queue at its limit (a ``ListenerQueue`` is one)."""
+
+    @property
+    def full(self) -> bool:
+        """Whether it is at its limit, until its consumer brings it down to half."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether its end is queued: it takes nothing more."""
+
+    def space(self) -> asyncio.Future[None]:
+        """A future done once it is no longer full."""
+
+    def relieve(self) -> None:
+        """End the pause it caused."""
+
+
 class Pressure:
     """The full queues holding one connection's reading back (``BACKPRESSURE``)."""
 
@@ -181,10 +180,10 @@ class Pressure:
 
     def __init__(self) -> None:
         #: The queues that reached their limit since the loop last read.
-        self.queues: list[ListenerQueue] = []
+        self.queues: list[FullQueue] = []
         self._stopped = False
 
-    def add(self, queue: ListenerQueue) -> None:
+    def add(self, queue: FullQueue) -> None:
         """Hold reading back until ``queue`` is down to half its limit."""
         self.queues.append(queue)
 

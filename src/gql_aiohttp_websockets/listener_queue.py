@@ -9,7 +9,7 @@ from typing import Any, Final
 from gql.transport.exceptions import TransportProtocolError, TransportQueryError
 from graphql import ExecutionResult
 
-from .flow_control import NO_LIMIT, Overflow, queue_full_error
+from .flow_control import NO_LIMIT, Overflow, QueueStats, queue_full_error
 
 __all__ = [
     "COMPLETE",
@@ -139,6 +139,20 @@ class ListenerQueue:
 
     def __len__(self) -> int:
         return len(self._items) - self._head
+
+    def stats(self) -> QueueStats:
+        """Count the queue now: what waits, what was dropped, its limit and policy.
+
+        Returns:
+            Its counters, which do not change as the queue does.
+        """
+        return QueueStats(
+            query_id=self.query_id,
+            queued=len(self),
+            dropped=self.dropped,
+            limit=None if self.limit == NO_LIMIT else self.limit,
+            on_queue_full=self.overflow,
+        )
 
     # The receive loop's side.
 

@@ -107,7 +107,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
                 ):
                     dropped = sum(stats.dropped for stats in transport.queue_stats())
         """
-        return [QueueStats.of(queue) for queue in self.listeners.values()]
+        return [queue.stats() for queue in self.listeners.values()]
 
     @property
     def next_query_id(self) -> int:
