@@ -83,7 +83,7 @@ def test_leaving_a_running_subscription_asks_for_its_stop_once() -> None:
 
 
 @pytest.mark.parametrize(
-    "case", ["ended", "not started", "execute", "no stop wanted", "stopped on close"]
+    "case", ["failed", "complete taken", "not started", "execute", "no stop wanted", "stopped"]
 )
 def test_leaving_asks_for_no_stop_when_the_server_needs_none(case: str) -> None:
     operations, host = Operations(), Host("a")
@@ -97,29 +97,47 @@ def test_leaving_asks_for_no_stop_when_the_server_needs_none(case: str) -> None:
         operation = subscription(operations, host)
     if case != "not started":
         operations.started(operation)
-    if case == "ended":
-        operation.buffer.put_complete()
+    if case == "failed":
+        operation.buffer.set_exception_nowait(RuntimeError("boom"))
         assert operation.ended
-    if case == "stopped on close":
+    if case == "complete taken":
+        operation.buffer.put_complete()
+        assert operation.buffer.take_nowait() is COMPLETE
+    if case == "stopped":
         assert operations.to_stop(host) == [operation]
         assert operation.state is OperationState.STOPPED
     assert operations.leave(operation) is None
 
 
+def test_leaving_with_the_complete_queued_but_not_taken_still_asks_for_the_stop() -> None:
+    # As gql: send_stop clears when the complete is taken, not when it arrives.
+    operations, host = Operations(), Host("a")
+    operation = subscription(operations, host)
+    operations.started(operation)
+    operation.buffer.put_result(ExecutionResult({"n": 1}))
+    operation.buffer.put_complete()
+    assert operation.ended
+    assert operations.leave(operation) is host
+
+
 def test_the_goodbye_stops_the_running_subscriptions_of_its_connection_only() -> None:
     operations, a, b = Operations(), Host("a"), Host("b")
-    here, there, done, query = (
+    here, there, done, query, starting = (
         subscription(operations, a),
         subscription(operations, b),
         subscription(operations, a),
         execute(operations, a),
+        subscription(operations, a),
     )
     for operation in (here, there, done, query):
         operations.started(operation)
-    done.buffer.put_complete()
-    assert operations.on(a) == [here, done, query]
-    assert operations.to_stop(a) == [here]
+    done.buffer.set_exception_nowait(RuntimeError("failed"))
+    assert operations.on(a) == [here, done, query, starting]
+    # One whose start is still on its way is stopped too: the stop follows it.
+    assert operations.to_stop(a) == [here, starting]
     assert operations.to_stop(a) == [], "recorded as stopped"
+    operations.started(starting)
+    assert starting.state is OperationState.STOPPED
 
 
 def test_a_lost_connection_interrupts_its_executes_and_moves_its_subscriptions() -> None:
@@ -171,16 +189,8 @@ def test_a_moving_subscription_is_placed_on_the_new_connection_with_its_buffer()
     assert moving.connection is new
     assert moving.buffer.decoder == new.decode
     assert operations.moving() == []
+    assert not operations.place(moving, new), "placed once"
     assert operations.leave(moving) is new, "its stop goes where it runs now"
-
-
-def test_a_stopped_subscription_on_a_lost_connection_ends_as_completed() -> None:
-    operations, lost = Operations(), Host("lost")
-    stopped = subscription(operations, lost)
-    operations.started(stopped)
-    operations.to_stop(lost)
-    assert operations.lost(lost, TransportConnectionClosed("lost")) == 0
-    assert stopped.buffer.take_nowait() is COMPLETE
 
 
 @pytest.mark.parametrize("complete_subscriptions", [False, True])
@@ -210,8 +220,15 @@ def test_the_state_table_allows_only_forward_moves_and_refuses_the_rest() -> Non
     operations, host = Operations(), Host("a")
     operation = subscription(operations, host)
     operations.leave(operation)
+    assert not operations.place(operation, host), "a left operation is never started again"
     with pytest.raises(RuntimeError, match="no move from left to running"):
-        operations.place(operation, host)
+        Operations._move(operation, OperationState.RUNNING)
+    operations, host = Operations(), Host("a")
+    running = subscription(operations, host)
+    operations.started(running)
+    with pytest.raises(RuntimeError, match="no move from running to running"):
+        Operations._move(running, OperationState.RUNNING)
+    assert not operations.place(running, host), "placed already"
 
 
 @pytest.mark.parametrize(

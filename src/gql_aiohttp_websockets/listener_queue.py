@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from gql.transport.exceptions import TransportProtocolError, TransportQueryError
@@ -90,7 +90,6 @@ class ListenerQueue:
         "on_end",
         "on_full",
         "overflow",
-        "payload",
         "query_id",
         "send_stop",
     )
@@ -132,9 +131,6 @@ class ListenerQueue:
         self.full = False
         #: How many results ``KEEP_NEWEST`` dropped.
         self.dropped = 0
-        #: What to subscribe with again on a new connection; ``None`` for an
-        #: operation that is never sent twice.
-        self.payload: Mapping[str, Any] | None = None
         self._space: asyncio.Future[None] | None = None
 
     def __len__(self) -> int:

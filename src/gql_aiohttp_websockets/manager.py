@@ -77,7 +77,10 @@ class ConnectionManager:
         self._in_use: Connection | None = None
         self._policy: RetryPolicy | None = None
         self._connect_task: asyncio.Task[None] | None = None
+        # The gap being bridged now, and every gap task not finished yet (one
+        # whose new connection was lost at once may still be carrying over).
         self._gap: asyncio.Task[None] | None = None
+        self._gaps: set[asyncio.Task[None]] = set()
         self._gap_over = Waiters()
         self._excused = ExcusedCloses()
 
@@ -119,10 +122,10 @@ class ConnectionManager:
         self._operations.reset()
         self._events = EventSink(options.on_event)
         try:
-            self.session = options.lent_session or aiohttp.ClientSession(
-                **options.client_session_args
-            )
             connection, _ = await self._attempts(0, 0.0, None)
+            if self._lifecycle.handle(Happening.ACKNOWLEDGED) is Action.DISCARD:
+                await shielded(self._discard(connection))
+                raise TransportClosed("close() was called while the transport was connecting")
         except BaseException as exc:
             action = self._lifecycle.handle(Happening.CONNECT_FAILED)
             await shielded(self._release_session())
@@ -139,9 +142,6 @@ class ConnectionManager:
             raise
         finally:
             self._connect_task = None
-        if self._lifecycle.handle(Happening.ACKNOWLEDGED) is Action.DISCARD:
-            await shielded(self._discard(connection))
-            raise TransportClosed("close() was called while the transport was connecting")
         # Read now, as every option: it may have been set since (to True, say).
         self._policy = retry_policy(options.reconnect)
         self._use(connection, 0)
@@ -190,7 +190,13 @@ class ConnectionManager:
             return None
 
     def _new_connection(self) -> Connection:
-        assert self.session is not None
+        # The session is made with the first connection, so that a failure
+        # to make it is that attempt's.
+        if self.session is None:
+            options = self._options
+            self.session = options.lent_session or aiohttp.ClientSession(
+                **options.client_session_args
+            )
         connection = self.connection = Connection(
             self._options.connection_settings(),
             self.session,
@@ -237,6 +243,7 @@ class ConnectionManager:
             self.close_exception = error
             self._operations.lost(connection, error)
             gap = self._gap = asyncio.ensure_future(self._replace(connection, error, delay))
+            self._gaps.add(gap)
             gap.add_done_callback(self._gap_ended)
         elif action is Action.SHUT_DOWN:
             self._begin_shutdown(error, clean=False, close_code=code, in_gap=False)
@@ -269,15 +276,19 @@ class ConnectionManager:
 
     async def _carry_over(self, connection: Connection) -> int:
         # Each subscription still being consumed, sent again with its id and
-        # payload; its buffer, and what was queued in it, follows it.  A send
-        # that fails stops the round: the connection reports its own end, and
-        # the rest wait for the next one.
+        # payload; its buffer, and what was queued in it, follows it.  The
+        # round stops once the connection is no longer in use (lost during a
+        # send: the rest wait for the next one) or a send fails (the
+        # connection reports its own end).
         operations = self._operations
         count = 0
         for operation in operations.moving():
+            if connection is not self._in_use:
+                break
+            if not operations.place(operation, connection):
+                continue
             payload = operation.payload
             assert payload is not None
-            operations.place(operation, connection)
             try:
                 await connection.send(connection.start_frame(operation.id, payload))
             except TransportConnectionFailed:
@@ -293,6 +304,7 @@ class ConnectionManager:
         await connection.close(self._options.close_timeout, goodbye=False)
 
     def _gap_ended(self, gap: asyncio.Task[None]) -> None:
+        self._gaps.discard(gap)
         if self._gap is gap:
             self._gap = None
         self._gap_over.release()
@@ -337,12 +349,17 @@ class ConnectionManager:
         if self._excused.take(current):
             log.debug("close() right after a refused connect(): the connection is not ours to end")
             return
+        connect_task = self._connect_task
+        if connect_task is not None and connect_task is current:
+            # From inside connect() (an init_payload function): it cannot
+            # cancel itself, and goes on.
+            log.debug("close() from inside connect() is ignored")
+            return
         action = self._lifecycle.handle(Happening.CLOSE)
         if action is Action.CANCEL_CONNECT:
-            connect_task = self._connect_task
-            if connect_task is not None and connect_task is not current:
-                connect_task.cancel()
-                await asyncio.wait([connect_task], timeout=self._options.close_timeout)
+            assert connect_task is not None
+            connect_task.cancel()
+            await asyncio.wait([connect_task], timeout=self._options.close_timeout)
             return
         if action in (Action.CLOSE, Action.CLOSE_GAP):
             self._begin_shutdown(
@@ -369,10 +386,12 @@ class ConnectionManager:
 
     async def _shut_down(self, error: Exception, *, clean: bool, in_gap: bool) -> None:
         try:
-            gap = self._gap
-            if gap is not None and gap is not asyncio.current_task():
+            gaps = [gap for gap in self._gaps if gap is not asyncio.current_task()]
+            for gap in gaps:
                 gap.cancel()
-                await asyncio.wait([gap])
+            if gaps:
+                await asyncio.wait(gaps)
+            for gap in gaps:
                 if not gap.cancelled() and gap.exception() is not None:
                     log.error("the reconnection failed", exc_info=gap.exception())
             self._gap_over.release()

@@ -11,8 +11,10 @@ it when its consumer leaves.  gql's ``transport.listeners`` (id to
 
 An operation's *end* (``complete``, an error, a malformed result) is queued
 in its buffer by whoever received it; the buffer says whether it is there
-(``ListenerQueue.closed``), and the registry reads it rather than keeping a
-second copy.
+(``ListenerQueue.closed``) and, with gql's meaning, whether the server still
+has to be told to stop (``ListenerQueue.send_stop``: not once the ``complete``
+was taken or an error queued).  The registry reads both rather than keeping
+a second copy.
 """
 
 from __future__ import annotations
@@ -82,7 +84,12 @@ class OperationState(enum.Enum):
 #: For each state, the states an operation may move to.
 OPERATION_MOVES: dict[OperationState, frozenset[OperationState]] = {
     OperationState.STARTING: frozenset(
-        {OperationState.RUNNING, OperationState.MOVING, OperationState.LEFT}
+        {
+            OperationState.RUNNING,
+            OperationState.MOVING,
+            OperationState.STOPPED,
+            OperationState.LEFT,
+        }
     ),
     OperationState.RUNNING: frozenset(
         {OperationState.MOVING, OperationState.STOPPED, OperationState.LEFT}
@@ -91,6 +98,14 @@ OPERATION_MOVES: dict[OperationState, frozenset[OperationState]] = {
     OperationState.STOPPED: frozenset({OperationState.LEFT}),
     OperationState.LEFT: frozenset(),
 }
+
+
+# For the two moves every operation makes, on the path of each execute().
+_STARTING = OperationState.STARTING
+_RUNNING = OperationState.RUNNING
+_LEFT = OperationState.LEFT
+# A start on its way to the socket is ahead of the stop sent after it.
+_STOPPABLE = frozenset({OperationState.STARTING, OperationState.RUNNING})
 
 
 class Operation:
@@ -107,11 +122,9 @@ class Operation:
         state: Where it is (see :class:`OperationState`).
         buffer: Its results, waiting for its consumer.
         connection: The connection it runs on (``None`` between connections).
-        stop_on_leave: Whether its consumer leaving early tells the server to
-            stop it (``subscribe(send_stop=True)``).
     """
 
-    __slots__ = ("buffer", "connection", "id", "kind", "payload", "state", "stop_on_leave")
+    __slots__ = ("buffer", "connection", "id", "kind", "payload", "state")
 
     def __init__(
         self,
@@ -120,13 +133,11 @@ class Operation:
         buffer: ListenerQueue,
         *,
         payload: Mapping[str, Any] | None,
-        stop_on_leave: bool,
     ) -> None:
         self.id = op_id
         self.kind = kind
         self.buffer = buffer
         self.payload = payload
-        self.stop_on_leave = stop_on_leave
         self.state = OperationState.STARTING
         self.connection: Host | None = None
 
@@ -222,7 +233,8 @@ class Operations:
         Args:
             kind: Execute or subscription.
             connection: The connection its start is about to be sent on.
-            stop_on_leave: Whether its consumer leaving early stops it on the server.
+            stop_on_leave: Whether its consumer leaving early stops it on the
+                server (``subscribe(send_stop=True)``), until its end is taken.
             payload: Kept to send it again on a new connection (``None``: never).
             limit: Its buffer's ``max_queued_results``.
             overflow: Its buffer's policy at the limit.
@@ -238,15 +250,16 @@ class Operations:
             overflow=overflow,
             on_full=connection.on_full,
         )
-        operation = Operation(op_id, kind, buffer, payload=payload, stop_on_leave=stop_on_leave)
+        operation = Operation(op_id, kind, buffer, payload=payload)
         operation.connection = connection
         self._running[op_id] = operation
         return operation
 
     def started(self, operation: Operation) -> None:
         """Its start frame went out on its connection."""
-        if operation.state is OperationState.STARTING:
-            self._move(operation, OperationState.RUNNING)
+        # The table's move, written out: this runs once per operation.
+        if operation.state is _STARTING:
+            operation.state = _RUNNING
 
     def leave(self, operation: Operation) -> Host | None:
         """Its consumer left, whatever the reason: let go of it.
@@ -256,19 +269,18 @@ class Operations:
             (the consumer left a running subscription before its end), else
             ``None``.
         """
-        if operation.state is OperationState.LEFT:
+        state = operation.state
+        if state is _LEFT:
             return None
+        buffer = operation.buffer
         stop_on = None
-        if (
-            operation.state is OperationState.RUNNING
-            and operation.stop_on_leave
-            and not operation.ended
-        ):
+        if state is _RUNNING and buffer.send_stop:
             stop_on = operation.connection
         if self._running.get(operation.id) is operation:
             del self._running[operation.id]
-        self._move(operation, OperationState.LEFT)
-        buffer = operation.buffer
+        # Every state may be left (OPERATION_MOVES); written out, as it runs
+        # once per operation.
+        operation.state = _LEFT
         if buffer.on_end is not None:
             buffer.ended()
         if buffer.full:
@@ -286,9 +298,8 @@ class Operations:
         for operation in self._running.values():
             if (
                 operation.connection is connection
-                and operation.state is OperationState.RUNNING
-                and operation.stop_on_leave
-                and not operation.ended
+                and operation.state in _STOPPABLE
+                and operation.buffer.send_stop
             ):
                 self._move(operation, OperationState.STOPPED)
                 stopping.append(operation)
@@ -324,10 +335,6 @@ class Operations:
             if operation.connection is not connection or operation.ended:
                 continue
             operation.connection = None
-            if operation.state is OperationState.STOPPED:
-                # The server was told to stop it and cannot confirm it now.
-                operation.buffer.put_complete()
-                continue
             if operation.kind is OperationKind.SUBSCRIPTION and operation.payload is not None:
                 self._move(operation, OperationState.MOVING)
                 moving += 1
@@ -343,20 +350,33 @@ class Operations:
         return moving
 
     def moving(self) -> list[Operation]:
-        """The operations waiting for a connection to be started again on, by id."""
+        """The operations waiting for a connection to be started again on, by id.
+
+        A snapshot: one may be left, or placed by another carry-over, by the
+        time it is reached; :meth:`place` says so.
+        """
         return [
             operation
             for operation in self._running.values()
             if operation.state is OperationState.MOVING and not operation.ended
         ]
 
-    def place(self, operation: Operation, connection: Host) -> None:
-        """Start ``operation`` again on ``connection``: its buffer follows it there."""
+    def place(self, operation: Operation, connection: Host) -> bool:
+        """Start ``operation`` again on ``connection``: its buffer follows it there.
+
+        Returns:
+            ``False``, and nothing changes, when the operation no longer waits
+            for a connection (its consumer left, or it was placed already);
+            then its start must not be sent.
+        """
+        if operation.state is not OperationState.MOVING or operation.ended:
+            return False
         self._move(operation, OperationState.RUNNING)
         operation.connection = connection
         operation.buffer.rebind(
             connection.decode_result, connection.on_malformed, connection.on_full
         )
+        return True
 
     def end_all(self, error: Exception, *, complete_subscriptions: bool) -> None:
         """End every operation still running, each after its queued results.
@@ -377,7 +397,7 @@ class Operations:
 
     @staticmethod
     def _move(operation: Operation, to: OperationState) -> None:
-        if to is not operation.state and to not in OPERATION_MOVES[operation.state]:
+        if to not in OPERATION_MOVES[operation.state]:
             raise RuntimeError(
                 f"operation {operation.id}: no move from {operation.state.value} to {to.value}"
             )

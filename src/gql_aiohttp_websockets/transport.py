@@ -325,8 +325,11 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         finally:
             self._operations.leave(operation)
 
-    @staticmethod
-    async def _send_stop(connection: Host, op_id: int) -> None:
+    async def _send_stop(self, connection: Host, op_id: int) -> None:
+        # Not once the transport is closing or between connections: no
+        # server is left to tell.
+        if self.state is not State.OPEN:
+            return
         try:
             await connection.stop_operation(op_id)
         except TransportConnectionFailed:

@@ -35,6 +35,7 @@ from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing import (
     GraphQLWebsocketServer,
     ScriptedWebsocketServer,
+    example_schema,
     scaled_timeout,
 )
 from tests.gql_compat import request
@@ -719,3 +720,114 @@ async def test_an_execute_sent_as_the_connection_goes_is_interrupted(
         else:
             assert result.data == {"hello": "Hello world!"}
         await within(transport.close())
+
+
+class HeldStart:
+    """Holds the start of operation ``op_id`` on any connection but ``first``, once.
+
+    As a socket whose reader is slow would hold a send: the frame is written,
+    and the sender waits until :meth:`release`.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, first: Connection, op_id: int) -> None:
+        self.holding = asyncio.Event()
+        self._released = asyncio.Event()
+        real_send = Connection.send
+        wanted = {f'"id":"{op_id}","type":"subscribe"', f'"id":"{op_id}","type":"start"'}
+
+        async def send(connection: Connection, frame: str, *, secret: bool = False) -> None:
+            await real_send(connection, frame, secret=secret)
+            held = connection is not first and any(start in frame for start in wanted)
+            if held and not self.holding.is_set():
+                self.holding.set()
+                await self._released.wait()
+
+        monkeypatch.setattr(Connection, "send", send)
+
+    def release(self) -> None:
+        self._released.set()
+
+
+async def test_a_consumer_leaving_during_the_carry_over_holds_up_no_other(
+    server: GraphQLWebsocketServer, make_transport: MakeTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = Events()
+    transport = make_transport(server.url, reconnect=QUICK, on_event=events)
+    await within(transport.connect())
+    ticks = [Ticks(transport) for _ in range(3)]
+    for each in ticks:
+        await each.wait_for(2)
+    held = HeldStart(monkeypatch, transport._manager.connection, op_id=1)  # type: ignore[arg-type]
+    server.drop_connections()
+    await within(held.holding.wait())
+    await ticks[1].stop()
+    held.release()
+    await events.wait_for(Resubscribed)
+    for each in (ticks[0], ticks[2]):
+        await each.wait_for_restart()
+        assert each.error is None
+    assert events.of(Resubscribed)[0].count == 2
+    assert server.connections[1].started_operations == ["1", "3"]
+    for each in (ticks[0], ticks[2]):
+        await each.stop()
+
+
+async def test_a_loss_during_the_carry_over_carries_everything_over_again(
+    server: GraphQLWebsocketServer, make_transport: MakeTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = Events()
+    transport = make_transport(server.url, reconnect=QUICK, on_event=events)
+    await within(transport.connect())
+    ticks = [Ticks(transport) for _ in range(3)]
+    for each in ticks:
+        await each.wait_for(2)
+    held = HeldStart(monkeypatch, transport._manager.connection, op_id=1)  # type: ignore[arg-type]
+    server.drop_connections()
+    await within(held.holding.wait())
+    await server.close_connections(1012, "restart")
+    await events.wait_for(Disconnected, 2)
+    held.release()
+    await within(server.wait_for_connections(3))
+    await events.wait_for(Resubscribed, 1, lambda event: event.count == 3)
+    for each in ticks:
+        await each.wait_for_restart()
+        restarted = each.values.index(0, 1)
+        await each.wait_for(restarted + 2)
+        assert each.error is None
+    assert sorted(server.connections[2].started_operations) == ["1", "2", "3"]
+    for each in ticks:
+        await each.stop()
+    await within(transport.close())
+    # The carry-over the second loss cut short ended with the transport.
+    assert events.seen[-1] == Closed(None)
+
+
+async def test_close_from_inside_connect_is_ignored(make_transport: MakeTransport) -> None:
+    async with GraphQLWebsocketServer(example_schema()) as server:
+        transport: AIOHTTPWebsocketsTransport
+
+        async def init_payload() -> dict[str, Any]:
+            await transport.close()
+            return {}
+
+        transport = make_transport(server.url, init_payload=init_payload)
+        await within(transport.connect())
+        assert transport.state is State.OPEN
+        await within(transport.close())
+        assert transport.state is State.CLOSED
+        assert transport.session is None
+
+
+async def test_a_session_that_cannot_be_made_is_the_first_attempts_failure(
+    make_transport: MakeTransport,
+) -> None:
+    events = Events()
+    transport = make_transport(
+        "ws://127.0.0.1:9/graphql", client_session_args={"no_such_argument": 1}, on_event=events
+    )
+    with pytest.raises(TypeError, match="no_such_argument"):
+        await within(transport.connect())
+    assert events.kinds() == ["Connecting", "Disconnected", "Closed"]
+    assert not events.of(Disconnected)[0].will_retry
+    assert transport.state is State.CLOSED
+    assert transport.session is None
