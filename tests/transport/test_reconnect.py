@@ -748,9 +748,10 @@ class HeldStart:
         self._released.set()
 
 
-async def test_a_consumer_leaving_during_the_carry_over_holds_up_no_other(
+async def carrying_over(
     server: GraphQLWebsocketServer, make_transport: MakeTransport, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Events, AIOHTTPWebsocketsTransport, list[Ticks], HeldStart]:
+    """Three running subscriptions, their connection dropped, the new one's first start held."""
     events = Events()
     transport = make_transport(server.url, reconnect=QUICK, on_event=events)
     await within(transport.connect())
@@ -760,6 +761,13 @@ async def test_a_consumer_leaving_during_the_carry_over_holds_up_no_other(
     held = HeldStart(monkeypatch, transport._manager.connection, op_id=1)  # type: ignore[arg-type]
     server.drop_connections()
     await within(held.holding.wait())
+    return events, transport, ticks, held
+
+
+async def test_a_consumer_leaving_during_the_carry_over_holds_up_no_other(
+    server: GraphQLWebsocketServer, make_transport: MakeTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events, _, ticks, held = await carrying_over(server, make_transport, monkeypatch)
     await ticks[1].stop()
     held.release()
     await events.wait_for(Resubscribed)
@@ -775,15 +783,7 @@ async def test_a_consumer_leaving_during_the_carry_over_holds_up_no_other(
 async def test_a_loss_during_the_carry_over_carries_everything_over_again(
     server: GraphQLWebsocketServer, make_transport: MakeTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    events = Events()
-    transport = make_transport(server.url, reconnect=QUICK, on_event=events)
-    await within(transport.connect())
-    ticks = [Ticks(transport) for _ in range(3)]
-    for each in ticks:
-        await each.wait_for(2)
-    held = HeldStart(monkeypatch, transport._manager.connection, op_id=1)  # type: ignore[arg-type]
-    server.drop_connections()
-    await within(held.holding.wait())
+    events, transport, ticks, held = await carrying_over(server, make_transport, monkeypatch)
     await server.close_connections(1012, "restart")
     await events.wait_for(Disconnected, 2)
     held.release()
