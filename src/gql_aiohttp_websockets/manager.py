@@ -349,17 +349,15 @@ class ConnectionManager:
         if self._excused.take(current):
             log.debug("close() right after a refused connect(): the connection is not ours to end")
             return
-        connect_task = self._connect_task
-        if connect_task is not None and connect_task is current:
-            # From inside connect() (an init_payload function): it cannot
-            # cancel itself, and goes on.
-            log.debug("close() from inside connect() is ignored")
-            return
         action = self._lifecycle.handle(Happening.CLOSE)
         if action is Action.CANCEL_CONNECT:
-            assert connect_task is not None
-            connect_task.cancel()
-            await asyncio.wait([connect_task], timeout=self._options.close_timeout)
+            connect_task = self._connect_task
+            # From inside connect() (an init_payload function, in its own task
+            # on Python 3.11+) it cannot be cancelled: it sees the CLOSING
+            # state when the server acknowledges, and ends there.
+            if connect_task is not None and connect_task is not current:
+                connect_task.cancel()
+                await asyncio.wait([connect_task], timeout=self._options.close_timeout)
             return
         if action in (Action.CLOSE, Action.CLOSE_GAP):
             self._begin_shutdown(

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 from gql import Client
+from gql.transport.exceptions import TransportClosed
 
 from gql_aiohttp_websockets import (
     AIOHTTPWebsocketsTransport,
@@ -802,7 +803,8 @@ async def test_a_loss_during_the_carry_over_carries_everything_over_again(
     assert events.seen[-1] == Closed(None)
 
 
-async def test_close_from_inside_connect_is_ignored(make_transport: MakeTransport) -> None:
+async def test_close_from_inside_connect_ends_the_connect(make_transport: MakeTransport) -> None:
+    events = Events()
     async with GraphQLWebsocketServer(example_schema()) as server:
         transport: AIOHTTPWebsocketsTransport
 
@@ -810,12 +812,18 @@ async def test_close_from_inside_connect_is_ignored(make_transport: MakeTranspor
             await transport.close()
             return {}
 
-        transport = make_transport(server.url, init_payload=init_payload)
+        transport = make_transport(server.url, init_payload=init_payload, on_event=events)
+        with pytest.raises(TransportClosed, match="close\\(\\) was called while the transport"):
+            await within(transport.connect())
+        assert transport.state is State.CLOSED
+        assert transport.session is None
+        assert events.seen[-1] == Closed(None)
+        # Nothing is left half-done: the transport connects again.
+        transport.init_payload = {}
         await within(transport.connect())
         assert transport.state is State.OPEN
         await within(transport.close())
         assert transport.state is State.CLOSED
-        assert transport.session is None
 
 
 async def test_a_session_that_cannot_be_made_is_the_first_attempts_failure(
