@@ -36,7 +36,7 @@ from .lifecycle_events import (
     Resubscribed,
     Retrying,
 )
-from .opening import open_connection
+from .opening import close_after_failure, open_connection
 from .operations import Operations, close_details
 from .options import TransportOptions
 from .retry import RetryPolicy, retry_policy
@@ -45,6 +45,10 @@ from .waiting import Waiters, shielded
 __all__ = ["ConnectionManager"]
 
 log = logging.getLogger("gql_aiohttp_websockets.transport")
+
+#: gql's words for a transport its user closed.
+_CLOSED_BY_USER = "Transport closed by user"
+_CLOSED_WHILE_CONNECTING = "close() was called while the transport was connecting"
 
 
 class ConnectionManager:
@@ -124,8 +128,9 @@ class ConnectionManager:
         try:
             connection, _ = await self._attempts(0, 0.0, None)
             if self._lifecycle.handle(Happening.ACKNOWLEDGED) is Action.DISCARD:
-                await shielded(self._discard(connection))
-                raise TransportClosed("close() was called while the transport was connecting")
+                closed = TransportClosed(_CLOSED_WHILE_CONNECTING)
+                await shielded(close_after_failure(connection, closed, options.close_timeout))
+                raise closed
         except BaseException as exc:
             action = self._lifecycle.handle(Happening.CONNECT_FAILED)
             await shielded(self._release_session())
@@ -136,9 +141,7 @@ class ConnectionManager:
                 task = asyncio.current_task()
                 if task is not None and hasattr(task, "uncancel"):
                     task.uncancel()
-                raise TransportClosed(
-                    "close() was called while the transport was connecting"
-                ) from None
+                raise TransportClosed(_CLOSED_WHILE_CONNECTING) from None
             raise
         finally:
             self._connect_task = None
@@ -262,7 +265,8 @@ class ConnectionManager:
             return
         if self._lifecycle.handle(Happening.ACKNOWLEDGED) is Action.DISCARD:
             # close() came as the attempt succeeded.
-            await shielded(self._discard(connection))
+            closed = TransportClosed(_CLOSED_BY_USER)
+            await shielded(close_after_failure(connection, closed, self._options.close_timeout))
             return
         self.close_exception = None
         self._use(connection, attempt)
@@ -296,12 +300,6 @@ class ConnectionManager:
                 break
             count += 1
         return count
-
-    async def _discard(self, connection: Connection) -> None:
-        connection.begin_close(
-            TransportClosed("Transport closed by user"), CloseCode.NORMAL_CLOSURE
-        )
-        await connection.close(self._options.close_timeout, goodbye=False)
 
     def _gap_ended(self, gap: asyncio.Task[None]) -> None:
         self._gaps.discard(gap)
@@ -361,7 +359,7 @@ class ConnectionManager:
             return
         if action in (Action.CLOSE, Action.CLOSE_GAP):
             self._begin_shutdown(
-                TransportClosed("Transport closed by user"),
+                TransportClosed(_CLOSED_BY_USER),
                 clean=True,
                 close_code=CloseCode.NORMAL_CLOSURE,
                 in_gap=action is Action.CLOSE_GAP,

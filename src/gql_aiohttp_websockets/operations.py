@@ -204,9 +204,6 @@ class Operations:
         """The running operation ``op_id``, or ``None``."""
         return self._running.get(op_id)
 
-    def __len__(self) -> int:
-        return len(self._running)
-
     def on(self, connection: Host) -> list[Operation]:
         """The operations running on ``connection``."""
         return [op for op in self._running.values() if op.connection is connection]

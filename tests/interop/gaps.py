@@ -12,11 +12,12 @@ import asyncio
 import itertools
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
+from gql import Client
 
 from gql_aiohttp_websockets import (
     Closed,
@@ -31,11 +32,14 @@ from gql_aiohttp_websockets import (
     TransportConnectionClosed,
     TransportEvent,
 )
+from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing.timeouts import scaled_timeout
 
 from ._support import (
     AIOHTTPWebsocketsTransport,
     NodeServer,
+    execute,
+    subscribe,
 )
 
 COUNTDOWN = """
@@ -47,6 +51,8 @@ RETRY_WAIT = 0.1
 
 #: Milliseconds between two items of the long countdowns.
 ITEM_DELAY_MS = 20
+#: Where the countdown of :func:`countdown_across_a_restart` starts.
+RESTARTED_FROM = 1000
 
 #: The reason of the servers' goodbye close (servers/common.cjs).
 GOODBYE_REASON = "server stopping"
@@ -264,3 +270,38 @@ def init_payloads(server: NodeServer, tag: str) -> list[dict[str, Any]]:
     return [
         json.loads(m.group(1)) for m in server.find_lines(rf"\binit #\d+ params=(\{{.*{tag}.*\}})$")
     ]
+
+
+async def countdown_across_a_restart(
+    server: NodeServer, events: EventLog, tag: str, restart: Callable[[], Awaitable[None]]
+) -> None:
+    """A countdown through ``gql.Client`` while ``restart`` stops and starts ``server``.
+
+    ``restart`` runs after the third value; the loop goes on until the new
+    process's third, and the session runs a query on the new connection.  The
+    values must be the old process's run, then the new one's from the start
+    (``RESTARTED_FROM``).
+    """
+    start = RESTARTED_FROM
+    transport = transport_for(server, events, outlasting_policy(), {"tag": tag})
+    values: list[int] = []
+
+    async def consume(session: Any) -> None:
+        stream = subscribe(session, COUNTDOWN, variables={"from": start, "delay": ITEM_DELAY_MS})
+        async for result in stream:
+            values.append(result["countdown"])
+            if len(values) == 3:
+                await restart()
+            if values.count(start) == 2 and values[-1] == start - 2:
+                break
+
+    async with Client(transport=transport) as session:
+        await asyncio.wait_for(consume(session), scaled_timeout(30))
+        # the session goes on on the new connection
+        assert await execute(session, "{ hello }") == {"hello": "Hello world!"}
+        assert transport.state is State.OPEN
+
+    # every value of the old server's run, then the new server's from the start
+    old, new = runs(values, start)
+    assert len(old) >= 3
+    assert new == [start, start - 1, start - 2]

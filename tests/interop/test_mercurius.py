@@ -39,14 +39,13 @@ from gql_aiohttp_websockets.testing.timeouts import scaled_timeout
 
 from ._support import KEEPALIVE_INTERVAL, TRANSPORT_WS, NodeServer, execute, marker, subscribe
 from .gaps import (
+    RESTARTED_FROM,
     EventLog,
     check_unreachable,
-    outlasting_policy,
+    countdown_across_a_restart,
     read_gaps,
-    runs,
     start_again,
     stop,
-    transport_for,
 )
 
 pytestmark = pytest.mark.interop
@@ -368,27 +367,10 @@ async def test_subscription_goes_on_across_a_restart(
     server = start_own_mercurius_server(mercurius_subprotocol, stop_env)
     events = EventLog()
     tag = marker()
-    transport = transport_for(server, events, outlasting_policy(), {"tag": tag})
-    start = 1000
-    values: list[int] = []
-
-    async def consume(session: Any) -> None:
-        stream = subscribe(session, COUNTDOWN, variables={"from": start, "delay": ITEM_DELAY_MS})
-        async for result in stream:
-            values.append(result["countdown"])
-            if len(values) == 3:
-                await restart(server, events, close_code)
-            if values.count(start) == 2 and values[-1] == start - 2:
-                break
-
-    async with Client(transport=transport) as session:
-        await asyncio.wait_for(consume(session), scaled_timeout(30))
-        assert await execute(session, "{ hello }") == {"hello": "Hello world!"}
-        assert transport.state is State.OPEN
-
-    old, new = runs(values, start)
-    assert len(old) >= 3
-    assert new == [start, start - 1, start - 2]
+    start = RESTARTED_FROM
+    await countdown_across_a_restart(
+        server, events, tag, lambda: restart(server, events, close_code)
+    )
     (gap,) = read_gaps(events.events, mercurius_subprotocol)
     lost = gap.lost
     assert isinstance(lost, Disconnected)
