@@ -1,6 +1,6 @@
 """The package's own test server, in its own process, for the idle workloads.
 
-    python benchmarks/package_server.py [--cpu N]
+    python benchmarks/package_server.py [--cpu N] [--cap N]
 
 Serves ``gql_aiohttp_websockets.testing.GraphQLWebsocketServer`` with the
 example schema (both subprotocols) on 127.0.0.1, prints ``READY <url>``, and
@@ -19,7 +19,7 @@ import sys
 from gql_aiohttp_websockets.testing import GraphQLWebsocketServer, example_schema
 
 
-async def serve(max_seconds: float) -> None:
+async def serve(max_seconds: float, cap: int | None = None) -> None:
     """Serve until told to stop or ``max_seconds`` have passed."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -33,7 +33,9 @@ async def serve(max_seconds: float) -> None:
             stop.set()
 
     loop.add_reader(fd, on_stdin)
-    async with GraphQLWebsocketServer(example_schema()) as server:
+    async with GraphQLWebsocketServer(
+        example_schema(), max_operations_per_connection=cap
+    ) as server:
         print(f"READY {server.url}", flush=True)
         try:
             await asyncio.wait_for(stop.wait(), timeout=max_seconds)
@@ -46,10 +48,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--max-seconds", type=float, default=3600.0)
     parser.add_argument("--cpu", type=int, default=None, help="pin the server to this CPU")
+    parser.add_argument(
+        "--cap", type=int, default=None, help="the most operations one connection may run"
+    )
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
-    asyncio.run(serve(args.max_seconds))
+    asyncio.run(serve(args.max_seconds, args.cap))
 
 
 if __name__ == "__main__":

@@ -162,11 +162,18 @@ class ServerProcess:
                 process.stdout.close()
 
 
-def package_server(python: str, cpu: int | None, max_seconds: float) -> ServerProcess:
-    """Return the package's own test server (``package_server.py``), not yet started."""
+def package_server(
+    python: str, cpu: int | None, max_seconds: float, cap: int | None = None
+) -> ServerProcess:
+    """Return the package's own test server (``package_server.py``), not yet started.
+
+    ``cap`` is its ``max_operations_per_connection`` (``None``: no cap).
+    """
     command = [python, str(HERE / "package_server.py"), "--max-seconds", str(max_seconds)]
     if cpu is not None:
         command += ["--cpu", str(cpu)]
+    if cap is not None:
+        command += ["--cap", str(cap)]
     return ServerProcess(python, cpu, max_seconds, command=command, ready=_ready_url)
 
 

@@ -53,8 +53,10 @@ def test_a_retry_is_logged_at_info_with_its_delay_and_reason(
     with caplog.at_level(logging.INFO, logger="gql_aiohttp_websockets.events"):
         EventSink(None).emit(Retrying(2, 1.25, LOST))
         EventSink(None).emit(Connecting(2))
+        EventSink(None).emit(Retrying(1, 0.5, LOST, connection=3))
     assert [record.getMessage() for record in caplog.records] == [
-        "connecting again in 1.25 s (attempt 2): lost"
+        "connecting again in 1.25 s (attempt 2): lost",
+        "connecting again in 0.50 s (attempt 1, connection 3): lost",
     ]
 
 
@@ -63,7 +65,7 @@ def test_every_event_is_logged_at_debug(caplog: pytest.LogCaptureFixture) -> Non
         for event in EVENTS:
             EventSink(None).emit(event)
     assert len(caplog.records) == len(EVENTS)
-    assert caplog.records[0].getMessage() == "Connecting(attempt=0)"
+    assert caplog.records[0].getMessage() == "Connecting(attempt=0, connection=1)"
 
 
 def test_a_failing_callback_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
@@ -73,5 +75,7 @@ def test_a_failing_callback_is_logged_not_raised(caplog: pytest.LogCaptureFixtur
     with caplog.at_level(logging.ERROR, logger="gql_aiohttp_websockets.events"):
         EventSink(broken).emit(Connecting(0))
     (record,) = caplog.records
-    assert record.getMessage() == "the on_event callback failed on Connecting(attempt=0)"
+    assert (
+        record.getMessage() == "the on_event callback failed on Connecting(attempt=0, connection=1)"
+    )
     assert record.exc_info is not None

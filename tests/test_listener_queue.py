@@ -1,4 +1,4 @@
-"""ListenerQueue: ordering, and errors raised only after the results queued before them."""
+"""ListenerQueue: one way in, one way out, and errors raised only after the results before them."""
 
 from __future__ import annotations
 
@@ -9,12 +9,31 @@ from gql.transport.exceptions import TransportProtocolError
 from graphql import ExecutionResult
 
 from gql_aiohttp_websockets import ListenerQueue
-from gql_aiohttp_websockets.listener_queue import COMPLETE, EMPTY
+from gql_aiohttp_websockets.listener_queue import COMPLETE, Decode
 from tests.helpers import within
 
 
 def result(n: int) -> ExecutionResult:
     return ExecutionResult(data={"n": n})
+
+
+NOTHING = object()
+
+
+def take_one(queue: ListenerQueue) -> object:
+    """The next item, or ``NOTHING`` when none waits."""
+    ready = list(queue.take(1))
+    return ready[0] if ready else NOTHING
+
+
+def decoding(
+    query_id: int,
+    decode: Decode,
+    reported: list[TransportProtocolError] | None = None,
+) -> ListenerQueue:
+    queue = ListenerQueue(query_id, send_stop=True)
+    queue.attach(decode, on_malformed=None if reported is None else reported.append)
+    return queue
 
 
 async def waiting_get(queue: ListenerQueue) -> asyncio.Task[object]:
@@ -62,8 +81,8 @@ async def test_nothing_is_queued_after_complete_or_an_exception() -> None:
     assert queue.send_stop is False
 
     failed = ListenerQueue(2, send_stop=False)
-    failed.set_exception_nowait(ValueError("first"))
-    failed.set_exception_nowait(ValueError("second"))
+    failed.fail(ValueError("first"))
+    failed.fail(ValueError("second"))
     failed.put_nowait(("data", result(1)))
     with pytest.raises(ValueError, match="first"):
         await failed.get()
@@ -76,7 +95,7 @@ async def test_a_waiting_consumer_is_woken_by_put_and_by_an_exception() -> None:
     assert (await within(waiting))[1] == result(5)  # type: ignore[index]
 
     waiting = await waiting_get(queue)
-    queue.set_exception_nowait(KeyError("gone"))
+    queue.fail(KeyError("gone"))
     with pytest.raises(KeyError):
         await within(waiting)
 
@@ -101,113 +120,132 @@ def decode_n(query_id: int, text: str) -> ExecutionResult:
 
 
 def test_text_is_decoded_when_taken_and_keeps_its_place() -> None:
-    queue = ListenerQueue(4, send_stop=True, decode=decode_n)
-    queue.put_result("1")
-    queue.put_result(result(2))
-    queue.put_held("3")
-    queue.put_complete()
-    taken = [queue.take_nowait() for _ in range(4)]
+    queue = decoding(4, decode_n)
+    queue.feed("1")
+    queue.feed(result(2))
+    queue.feed("3")
+    queue.feed(COMPLETE)
+    taken = [take_one(queue) for _ in range(4)]
     assert taken[:3] == [result(1), result(2), result(3)]
     assert taken[3] is COMPLETE
-    assert queue.take_nowait() is EMPTY
+    assert take_one(queue) is NOTHING
 
 
 def test_a_malformed_text_closes_the_queue_and_reports_once() -> None:
     reported: list[TransportProtocolError] = []
-    queue = ListenerQueue(4, send_stop=True, decode=decode_n, on_malformed=reported.append)
+    queue = decoding(4, decode_n, reported)
     for text in ("1", "oops", "3"):
-        queue.put_result(text)
-    assert queue.take_nowait() == result(1)
+        queue.feed(text)
+    assert take_one(queue) == result(1)
     with pytest.raises(TransportProtocolError, match="operation 4: 'oops'") as caught:
-        queue.take_nowait()
+        take_one(queue)
     assert reported == [caught.value]
     assert queue.closed
     assert queue.send_stop is False, "the connection fails; there is nothing to stop"
     assert len(queue) == 0, "nothing queued after the malformed frame is delivered"
-    queue.put_result("4")
-    assert queue.take_nowait() is EMPTY
+    queue.feed("4")
+    with pytest.raises(TransportProtocolError, match="'oops'"):
+        take_one(queue)
 
 
 async def test_put_held_asks_for_one_wake_and_wake_resumes_the_consumer() -> None:
     queue = ListenerQueue(1, send_stop=True)
-    assert queue.put_held(result(0)) is False, "nobody is waiting"
-    assert queue.take_nowait() == result(0)
-    waiting = asyncio.ensure_future(queue.waiter())
+    assert queue.feed(result(0)) is False, "nobody is waiting"
+    assert take_one(queue) == result(0)
+    waiting = asyncio.ensure_future(queue.wait())
     await asyncio.sleep(0)
-    assert queue.put_held(result(1)) is True
-    assert queue.put_held(result(2)) is False, "one wake covers every result of the turn"
+    assert queue.feed(result(1)) is True
+    assert queue.feed(result(2)) is False, "one wake covers every result of the turn"
     assert not waiting.done()
     queue.wake()
     await within(waiting)
-    assert [queue.take_nowait(), queue.take_nowait()] == [result(1), result(2)]
+    assert [take_one(queue), take_one(queue)] == [result(1), result(2)]
 
 
 def test_a_long_backlog_taken_slowly_stays_in_order() -> None:
     queue = ListenerQueue(1, send_stop=True)
     taken: list[object] = []
     for n in range(2000):
-        queue.put_result(result(n))
+        queue.feed(result(n))
         if n % 3 == 0:
-            taken.append(queue.take_nowait())
-    while (item := queue.take_nowait()) is not EMPTY:
+            taken.append(take_one(queue))
+    while (item := take_one(queue)) is not NOTHING:
         taken.append(item)
     assert taken == [result(n) for n in range(2000)]
     assert len(queue) == 0
 
 
-def test_take_ready_hands_over_a_batch_next_item_last() -> None:
-    queue = ListenerQueue(1, send_stop=True, decode=decode_n)
+def test_take_hands_over_a_batch_decoded_next_item_last() -> None:
+    queue = decoding(1, decode_n)
     for n in range(3):
-        queue.put_result(str(n))
-    queue.put_complete()
-    ready = queue.take_ready()
-    assert ready == [COMPLETE, "2", "1", "0"]
-    assert queue.take_ready() == []
-    assert [queue.result_of(ready.pop()) for _ in range(3)] == [result(0), result(1), result(2)]
+        queue.feed(str(n))
+    queue.feed(COMPLETE)
+    assert list(queue.take()) == [result(0), result(1), result(2), COMPLETE]
+    assert list(queue.take()) == []
 
 
-def test_take_ready_takes_a_long_backlog_a_batch_at_a_time() -> None:
+def test_take_takes_a_long_backlog_a_batch_at_a_time() -> None:
     queue = ListenerQueue(1, send_stop=True)
     for n in range(150):
-        queue.put_result(result(n))
+        queue.feed(result(n))
     taken: list[object] = []
-    while ready := queue.take_ready():
+    while ready := list(queue.take()):
         assert len(ready) <= 64
-        taken.extend(reversed(ready))
+        taken.extend(ready)
         if len(taken) == 64:
-            queue.put_result(result(1000))  # arrives while the backlog is taken
+            queue.feed(result(1000))  # arrives while the backlog is taken
     assert taken == [result(n) for n in range(150)] + [result(1000)]
 
 
-def test_take_ready_raises_only_once_the_results_are_taken() -> None:
+def test_a_malformed_frame_in_a_batch_comes_after_the_results_before_it() -> None:
     reported: list[TransportProtocolError] = []
-    queue = ListenerQueue(1, send_stop=True, decode=decode_n, on_malformed=reported.append)
-    queue.put_result("bad")
-    queue.put_result("2")
-    queue.set_exception_nowait(KeyError("later"))
-    ready = queue.take_ready()
-    with pytest.raises(TransportProtocolError):
-        queue.result_of(ready.pop())
+    queue = decoding(1, decode_n, reported)
+    for text in ("1", "2", "bad", "4"):
+        queue.feed(text)
+    queue.fail(KeyError("later"))
+    taken: list[object] = []
+    with pytest.raises(TransportProtocolError, match="'bad'"):
+        taken.extend(queue.take())
+    assert taken == [result(1), result(2)], "what came before it is delivered"
     assert len(reported) == 1
-    with pytest.raises(KeyError):
-        queue.take_ready()
+    with pytest.raises(TransportProtocolError, match="'bad'"):
+        queue.take()
+
+
+def test_text_waiting_at_a_move_to_another_decoder_is_decoded_by_its_own() -> None:
+    queue = decoding(1, decode_n)
+    queue.feed("1")
+    queue.attach(lambda query_id, text: ExecutionResult(data={"other": text}))
+    queue.feed("2")
+    assert list(queue.take()) == [result(1), ExecutionResult(data={"other": "2"})]
+
+
+def test_a_malformed_frame_waiting_at_a_move_ends_the_buffer_there() -> None:
+    queue = decoding(1, decode_n)
+    for text in ("1", "bad", "3"):
+        queue.feed(text)
+    queue.attach(lambda query_id, text: ExecutionResult(data={"other": text}))
+    assert queue.closed
+    assert list(queue.take()) == [result(1)]
+    with pytest.raises(TransportProtocolError, match="'bad'"):
+        queue.take()
 
 
 async def test_a_held_complete_asks_for_a_wake_only_when_it_is_all_the_consumer_waits_for() -> None:
     queue = ListenerQueue(1, send_stop=True)
-    waiting = asyncio.ensure_future(queue.waiter())
+    waiting = asyncio.ensure_future(queue.wait())
     await asyncio.sleep(0)
-    assert queue.put_held(result(1)) is True
-    assert queue.put_held(COMPLETE) is False, "the wake for the result covers it"
-    assert queue.put_held(COMPLETE) is False, "nothing after the end"
+    assert queue.feed(result(1)) is True
+    assert queue.feed(COMPLETE) is False, "the wake for the result covers it"
+    assert queue.feed(COMPLETE) is False, "nothing after the end"
     queue.wake()
     await within(waiting)
-    assert [queue.take_nowait(), queue.take_nowait()] == [result(1), COMPLETE]
+    assert [take_one(queue), take_one(queue)] == [result(1), COMPLETE]
 
     alone = ListenerQueue(2, send_stop=True)
-    waiting = asyncio.ensure_future(alone.waiter())
+    waiting = asyncio.ensure_future(alone.wait())
     await asyncio.sleep(0)
-    assert alone.put_held(COMPLETE) is True
+    assert alone.feed(COMPLETE) is True
     alone.wake()
     await within(waiting)
-    assert alone.take_nowait() is COMPLETE
+    assert take_one(alone) is COMPLETE

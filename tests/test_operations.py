@@ -11,10 +11,11 @@ from graphql import ExecutionResult
 from gql_aiohttp_websockets import (
     ConnectionInterrupted,
     ListenerQueue,
+    Overflow,
     TransportConnectionClosed,
     TransportConnectionFailed,
 )
-from gql_aiohttp_websockets.listener_queue import COMPLETE
+from gql_aiohttp_websockets.listener_queue import COMPLETE, QueueMarker, Reaction
 from gql_aiohttp_websockets.operations import (
     OPERATION_MOVES,
     Operation,
@@ -34,7 +35,9 @@ class Host:
         self.name = name
         self.decode_result: Callable[[int, str], ExecutionResult] | None = self.decode
         self.on_malformed: Callable[[TransportProtocolError], None] | None = None
-        self.on_full: Callable[[ListenerQueue], None] | None = None
+        self.reactions: dict[Overflow, tuple[Reaction | None, Reaction | None]] = {
+            policy: (None, None) for policy in Overflow
+        }
         self.stopped: list[int] = []
 
     def decode(self, op_id: int, text: str) -> ExecutionResult:
@@ -42,6 +45,12 @@ class Host:
 
     async def stop_operation(self, op_id: int) -> None:
         self.stopped.append(op_id)
+
+
+def take_one(buffer: ListenerQueue) -> ExecutionResult | QueueMarker:
+    ready = list(buffer.take(1))
+    assert ready, "nothing queued"
+    return ready[0]
 
 
 def subscription(operations: Operations, host: Host, *, carried: bool = True) -> Operation:
@@ -98,11 +107,11 @@ def test_leaving_asks_for_no_stop_when_the_server_needs_none(case: str) -> None:
     if case != "not started":
         operations.started(operation)
     if case == "failed":
-        operation.buffer.set_exception_nowait(RuntimeError("boom"))
+        operation.buffer.fail(RuntimeError("boom"))
         assert operation.ended
     if case == "complete taken":
-        operation.buffer.put_complete()
-        assert operation.buffer.take_nowait() is COMPLETE
+        operation.buffer.feed(COMPLETE)
+        assert take_one(operation.buffer) is COMPLETE
     if case == "stopped":
         assert operations.to_stop(host) == [operation]
         assert operation.state is OperationState.STOPPED
@@ -114,8 +123,8 @@ def test_leaving_with_the_complete_queued_but_not_taken_still_asks_for_the_stop(
     operations, host = Operations(), Host("a")
     operation = subscription(operations, host)
     operations.started(operation)
-    operation.buffer.put_result(ExecutionResult({"n": 1}))
-    operation.buffer.put_complete()
+    operation.buffer.feed(ExecutionResult({"n": 1}))
+    operation.buffer.feed(COMPLETE)
     assert operation.ended
     assert operations.leave(operation) is host
 
@@ -131,7 +140,7 @@ def test_the_goodbye_stops_the_running_subscriptions_of_its_connection_only() ->
     )
     for operation in (here, there, done, query):
         operations.started(operation)
-    done.buffer.set_exception_nowait(RuntimeError("failed"))
+    done.buffer.fail(RuntimeError("failed"))
     assert operations.on(a) == [here, done, query, starting]
     # One whose start is still on its way is stopped too: the stop follows it.
     assert operations.to_stop(a) == [here, starting]
@@ -151,19 +160,19 @@ def test_a_lost_connection_interrupts_its_executes_and_moves_its_subscriptions()
     )
     for operation in (moving, query, finished, elsewhere, uncarried):
         operations.started(operation)
-    query.buffer.put_result(ExecutionResult({"late": True}))
-    finished.buffer.put_complete()
+    query.buffer.feed(ExecutionResult({"late": True}))
+    finished.buffer.feed(COMPLETE)
     error = TransportConnectionClosed("went away", code=1001, reason="bye")
-    assert operations.lost(lost, error) == 1
+    assert operations.lost(lost, error) == [moving]
     assert moving.state is OperationState.MOVING
     assert moving.connection is None
     assert not moving.ended
     assert elsewhere.state is OperationState.RUNNING, "another connection's: untouched"
-    assert finished.buffer.take_nowait() is COMPLETE
+    assert take_one(finished.buffer) is COMPLETE
     # What was queued first is still delivered.
-    assert query.buffer.take_nowait().data == {"late": True}  # type: ignore[union-attr]
+    assert take_one(query.buffer).data == {"late": True}  # type: ignore[union-attr]
     with pytest.raises(ConnectionInterrupted) as raised:
-        query.buffer.take_nowait()
+        take_one(query.buffer)
     assert raised.value.__cause__ is error
     assert (raised.value.code, raised.value.reason) == (1001, "bye")
     assert str(raised.value) == (
@@ -174,41 +183,81 @@ def test_a_lost_connection_interrupts_its_executes_and_moves_its_subscriptions()
     assert not isinstance(raised.value, TransportConnectionFailed)
     # A subscription with no payload to send again cannot be carried over.
     with pytest.raises(ConnectionInterrupted):
-        uncarried.buffer.take_nowait()
-    assert operations.moving() == [moving]
+        take_one(uncarried.buffer)
 
 
 def test_a_moving_subscription_is_placed_on_the_new_connection_with_its_buffer() -> None:
     operations, lost, new = Operations(), Host("lost"), Host("new")
     moving = subscription(operations, lost)
     operations.started(moving)
-    moving.buffer.put_result("queued before the loss")
+    moving.buffer.feed("queued before the loss")
     operations.lost(lost, TransportConnectionClosed("lost"))
     operations.place(moving, new)
     assert moving.state is OperationState.RUNNING
     assert moving.connection is new
-    assert moving.buffer.decoder == new.decode
-    assert operations.moving() == []
+    # Text queued from the lost connection is decoded as the new one
+    # decodes, when the two decode alike (the same subprotocol).
+    assert take_one(moving.buffer).data == {"from": "new", "text": "queued before the loss"}  # type: ignore[union-attr]
     assert not operations.place(moving, new), "placed once"
     assert operations.leave(moving) is new, "its stop goes where it runs now"
+
+
+class OtherHost(Host):
+    """A connection of another subprotocol: it decodes differently."""
+
+    def decode(self, op_id: int, text: str) -> ExecutionResult:
+        return ExecutionResult({"other": text})
+
+
+def test_text_queued_before_a_move_to_another_subprotocol_is_decoded_by_its_own() -> None:
+    operations, lost, new = Operations(), Host("lost"), OtherHost("new")
+    moving = subscription(operations, lost)
+    operations.started(moving)
+    moving.buffer.feed("before")
+    operations.lost(lost, TransportConnectionClosed("lost"))
+    operations.place(moving, new)
+    moving.buffer.feed("after")
+    assert take_one(moving.buffer).data == {"from": "lost", "text": "before"}  # type: ignore[union-attr]
+    assert take_one(moving.buffer).data == {"other": "after"}  # type: ignore[union-attr]
+
+
+def test_stats_count_each_running_operation() -> None:
+    operations, host = Operations(), Host("a")
+    sub = operations.register(
+        OperationKind.SUBSCRIPTION,
+        host,
+        stop_on_leave=True,
+        limit=5,
+        overflow=Overflow.KEEP_NEWEST,
+    )
+    query = execute(operations, host)
+    sub.buffer.feed(ExecutionResult({"n": 1}))
+    sub.buffer.drop_oldest()
+    sub.buffer.feed(ExecutionResult({"n": 2}))
+    first, second = operations.stats()
+    assert (first.query_id, first.queued, first.dropped, first.limit) == (sub.id, 1, 1, 5)
+    assert first.on_queue_full is Overflow.KEEP_NEWEST
+    assert (second.query_id, second.queued, second.limit) == (query.id, 0, None)
+    operations.leave(sub)
+    assert [stats.query_id for stats in operations.stats()] == [query.id]
 
 
 @pytest.mark.parametrize("complete_subscriptions", [False, True])
 def test_end_all(complete_subscriptions: bool) -> None:
     operations, host = Operations(), Host("a")
     sub, query = subscription(operations, host), execute(operations, host)
-    sub.buffer.put_result(ExecutionResult({"n": 0}))
+    sub.buffer.feed(ExecutionResult({"n": 0}))
     error = RuntimeError("closed")
     operations.end_all(error, complete_subscriptions=complete_subscriptions)
-    assert sub.buffer.take_nowait().data == {"n": 0}  # type: ignore[union-attr]
+    assert take_one(sub.buffer).data == {"n": 0}  # type: ignore[union-attr]
     if complete_subscriptions:
-        assert sub.buffer.take_nowait() is COMPLETE
+        assert take_one(sub.buffer) is COMPLETE
     else:
         with pytest.raises(RuntimeError, match="closed"):
-            sub.buffer.take_nowait()
+            take_one(sub.buffer)
     # An operation that is never sent twice gets the error either way.
     with pytest.raises(RuntimeError, match="closed"):
-        query.buffer.take_nowait()
+        take_one(query.buffer)
 
 
 def test_the_state_table_allows_only_forward_moves_and_refuses_the_rest() -> None:

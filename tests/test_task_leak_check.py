@@ -18,7 +18,7 @@ from gql_aiohttp_websockets.testing import GraphQLWebsocketServer, example_schem
 async def test_forgets_a_task():
     # A package coroutine left waiting, and nothing else: no socket or session
     # that could warn during some later test.
-    asyncio.ensure_future(ListenerQueue(1, send_stop=False).wait())
+    asyncio.ensure_future(ListenerQueue(1, send_stop=False).get())
 
 
 async def test_closes():

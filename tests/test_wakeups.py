@@ -28,7 +28,7 @@ from tests.helpers import within
 async def waiting_queues(count: int) -> tuple[list[ListenerQueue], list[asyncio.Future[None]]]:
     """Queues whose consumers wait, each with the future it waits on."""
     queues = [ListenerQueue(n, send_stop=False) for n in range(count)]
-    waiters = [asyncio.ensure_future(queue.waiter()) for queue in queues]
+    waiters = [asyncio.ensure_future(queue.wait()) for queue in queues]
     await asyncio.sleep(0)  # let each waiter register
     return queues, waiters
 
@@ -36,7 +36,7 @@ async def waiting_queues(count: int) -> tuple[list[ListenerQueue], list[asyncio.
 def hold(turn: Turn, queues: list[ListenerQueue], size: int) -> None:
     """Queue one result of ``size`` bytes for each queue, as the receive loop does."""
     for queue in queues:
-        if queue.put_held("text"):
+        if queue.feed("text"):
             turn.held.append(queue)
         turn.bytes += size
 

@@ -21,7 +21,7 @@ import contextlib
 import inspect
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import aiohttp
@@ -50,11 +50,11 @@ from .exceptions import (
     HeartbeatTimeoutError,
     TransportConnectionFailed,
 )
-from .flow_control import Overflow, Pressure
+from .flow_control import Overflow, Pressure, reactions
 from .handshake import negotiated_subprotocol, ws_connect_kwargs
 from .heartbeats import keep_alive_watchdog, ping_timer
 from .lifecycle import CONNECTION_MOVES, ConnectionState, Lifecycle
-from .listener_queue import COMPLETE, ListenerQueue, QueueMarker
+from .listener_queue import COMPLETE, Decode, QueueMarker, Reaction
 from .operations import Operations
 from .protocols import (
     Ack,
@@ -84,6 +84,24 @@ if TYPE_CHECKING:
 __all__ = ["NOT_OPEN", "Connection", "EndCallback", "InitPayload", "close_wait"]
 
 log = logging.getLogger("gql_aiohttp_websockets.connection")
+
+if TYPE_CHECKING:
+    _Adapter = logging.LoggerAdapter[logging.Logger]
+else:
+    _Adapter = logging.LoggerAdapter
+
+
+class _Numbered(_Adapter):
+    """Log lines of a connection other than the first: they say which."""
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        assert self.extra is not None
+        return f"connection {self.extra['connection']}: {msg}", kwargs
+
+
+_Log: TypeAlias = "logging.Logger | _Numbered"
 
 #: gql 3.x's words for a transport with no open websocket; its tests compare them whole.
 NOT_OPEN = "WebSocket connection is closed"
@@ -116,6 +134,8 @@ class Connection:
         on_end: Called exactly once, when the connection starts to end: by
             itself (the server closed, a timer expired, a result was
             malformed) or because :meth:`begin_close` was called.
+        number: Which of the transport's connections it is (its lane's
+            number); its log lines name it when it is not 1.
     """
 
     def __init__(
@@ -127,7 +147,9 @@ class Connection:
         ping_received: asyncio.Event,
         pong_received: asyncio.Event,
         on_end: EndCallback,
+        number: int = 1,
     ) -> None:
+        self._log: _Log = log if number == 1 else _Numbered(log, {"connection": number})
         self.settings = settings
         #: The websocket frames are sent on, from the handshake until the
         #: connection is closed.  gql's tests set it to ``None`` to make sends
@@ -152,24 +174,27 @@ class Connection:
         #: The close code the websocket is closed with, once the end began.
         self.close_code: int = CloseCode.NORMAL_CLOSURE
         #: Decodes a result a listener queued as text (set when open).
-        self.decode_result: Callable[[int, str], ExecutionResult] | None = None
+        self.decode_result: Decode | None = None
         #: To be told that a result queued as text was malformed (set when open).
         self.on_malformed: Callable[[TransportProtocolError], None] | None = None
-        #: To be told that an operation's queue reached its limit (set when open).
-        self.on_full: Callable[[ListenerQueue], None] | None = None
         self._session = session
         self._operations = operations
         self._ping_received = ping_received
         self._pong_received = pong_received
         self._on_end = on_end
-        self._lifecycle = Lifecycle(ConnectionState.NEW, CONNECTION_MOVES, log)
+        self._lifecycle = Lifecycle(ConnectionState.NEW, CONNECTION_MOVES, self._log)
         self._socket: socket.socket | None = None
         self._transport: asyncio.BaseTransport | None = None
         self._receive_task: asyncio.Task[None] | None = None
         self._timers: list[asyncio.Task[None]] = []
         # Stops of operations that fell behind (Overflow.FAIL), sent in the background.
         self._stops: set[asyncio.Task[None]] = set()
-        self._pressure = Pressure()
+        self._pressure = pressure = Pressure()
+        #: What an operation's buffer calls at its high-water mark and back
+        #: at its low one, for each policy.
+        self.reactions: Mapping[Overflow, tuple[Reaction | None, Reaction | None]] = reactions(
+            pressure, self._stop_in_background
+        )
         # Whether reading is held back by a full queue (Overflow.BACKPRESSURE).
         self._paused = False
         # Text frames received, counted only for a keep-alive watchdog.
@@ -267,7 +292,7 @@ class Connection:
                 )
             self.messages_before_ack += 1
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("<<< %s", frame_for_log(message.data))
+                self._log.debug("<<< %s", frame_for_log(message.data))
             # The handler refuses what may not come before the ack.
             event = handler.receive(message.data)
             if type(event) is Ack:
@@ -286,7 +311,6 @@ class Connection:
         assert handler is not None
         self.decode_result = handler.routed_result
         self.on_malformed = self._malformed
-        self.on_full = self._queue_full
         self._receive_task = asyncio.ensure_future(self._receive_loop())
         settings = self.settings
         if settings.ping_interval is not None and handler.supports_ping:
@@ -342,13 +366,13 @@ class Connection:
         )
         held = turn.held
         before_receive = turn.before_receive
-        full = self._pressure.queues
+        paused = self._pressure.paused
         error: Exception
         try:
             while True:
                 if held and before_receive():
                     await asyncio.sleep(0)
-                if full:
+                if paused:
                     turn.end()
                     await self._hold_back()
                 message = await receive()
@@ -368,7 +392,7 @@ class Connection:
                     self._frames_received += 1
                 text = message.data
                 if debug:
-                    log.debug("<<< %s", frame_for_log(text))
+                    self._log.debug("<<< %s", frame_for_log(text))
                 item: ExecutionResult | str | QueueMarker
                 routed = route(text)
                 if routed is not None:
@@ -388,7 +412,7 @@ class Connection:
                 operation = running.get(op_id)
                 if operation is not None and operation.connection is self:
                     listener = operation.buffer
-                    if listener.put_held(item):
+                    if listener.feed(item):
                         held.append(listener)
                     turn.bytes += len(text) + RESULT_WEIGHT
                 elif debug:
@@ -398,7 +422,7 @@ class Connection:
         except asyncio.TimeoutError:
             error = receive_timeout_error(self.settings.receive_timeout)
         except Exception as exc:
-            log.exception("unexpected error in the receive loop")
+            self._log.exception("unexpected error in the receive loop")
             error = TransportConnectionFailed(f"unexpected error in the receive loop: {exc!r}")
         finally:
             turn.end()
@@ -412,7 +436,7 @@ class Connection:
         # reading, and TCP's window then slows the server down.
         self._paused = True
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("a full queue holds reading back")
+            self._log.debug("a full queue holds reading back")
         try:
             await self._pressure.relieved()
         finally:
@@ -426,7 +450,7 @@ class Connection:
                 if log.isEnabledFor(logging.DEBUG):
                     self._log_unclaimed("an error", event.op_id)
             else:
-                operation.buffer.set_exception_nowait(
+                operation.buffer.fail(
                     TransportQueryError(
                         str(event.errors[0]), query_id=event.op_id, errors=event.errors
                     )
@@ -453,12 +477,12 @@ class Connection:
             self.payloads["pong"] = event.payload
             self._pong_received.set()
         elif isinstance(event, ServerNotice):
-            log.warning(
+            self._log.warning(
                 "the server complained about the connection: %s", elide(repr(event.payload))
             )
         elif isinstance(event, Ignored):
             # Known to carry no result (see ProtocolHandler.ignored_types).
-            log.debug(
+            self._log.debug(
                 "ignored a %s message, which %s does not define",
                 elide(repr(event.message_type), 60),
                 handler.subprotocol,
@@ -468,7 +492,7 @@ class Connection:
         # gql and the graphql-ws client ignore such messages too: nobody waits
         # for them, so they can hurt no operation.
         state = "has finished" if op_id <= self._last_issued else "was never started"
-        log.debug("ignored %s for operation %d, which %s", what, op_id, state)
+        self._log.debug("ignored %s for operation %d, which %s", what, op_id, state)
 
     # ------------------------------------------------------------- sending
 
@@ -482,7 +506,7 @@ class Connection:
         if websocket is None:
             raise TransportConnectionFailed(NOT_OPEN) from self.error
         if log.isEnabledFor(logging.DEBUG):
-            log.debug(">>> %s", frame_for_log(frame, secret=secret))
+            self._log.debug(">>> %s", frame_for_log(frame, secret=secret))
         try:
             await websocket.send_str(frame)
         except SEND_ERRORS as exc:
@@ -540,13 +564,10 @@ class Connection:
         if self._lifecycle.state is ConnectionState.OPEN and self.handler is not None:
             self._end(error, self.handler.protocol_error_close_code)
 
-    def _queue_full(self, queue: ListenerQueue) -> None:
-        if queue.overflow is Overflow.BACKPRESSURE:
-            self._pressure.add(queue)
-            return
-        # FAIL: the consumer gets the error; the server is told to stop.
+    def _stop_in_background(self, op_id: int) -> None:
+        # An operation that fell behind (Overflow.FAIL).
         if self._lifecycle.state is ConnectionState.OPEN:
-            stop = asyncio.ensure_future(self._stop_quietly(queue.query_id))
+            stop = asyncio.ensure_future(self._stop_quietly(op_id))
             self._stops.add(stop)
             stop.add_done_callback(self._stops.discard)
 
@@ -554,7 +575,7 @@ class Connection:
         try:
             await self.stop_operation(op_id)
         except TransportConnectionFailed:
-            log.debug("could not stop operation %d", op_id, exc_info=True)
+            self._log.debug("could not stop operation %d", op_id, exc_info=True)
 
     def begin_close(self, error: Exception, code: int) -> None:
         """Start ending the connection because of ``error``; no-op once ending.
@@ -610,7 +631,7 @@ class Connection:
                     try:
                         await within(self._stop_operations(handler), timeout)
                     except asyncio.TimeoutError:
-                        log.debug("operations still running after close_timeout: they fail")
+                        self._log.debug("operations still running after close_timeout: they fail")
                     # Closing the websocket gets a timeout of its own.
                     deadline = None if timeout is None else loop.time() + timeout
                 terminate = handler.terminate()
@@ -618,7 +639,7 @@ class Connection:
                     try:
                         await within(self.send(terminate), remaining())
                     except (asyncio.TimeoutError, TransportConnectionFailed):
-                        log.debug("could not say goodbye to the server", exc_info=True)
+                        self._log.debug("could not say goodbye to the server", exc_info=True)
             # Closing while the receive loop waits wakes it (it returns in the
             # CLOSING state) and lets aiohttp wait websocket_close_timeout for
             # the server's close frame; the timeout bounds the whole.
@@ -646,7 +667,7 @@ class Connection:
             await within(websocket.close(code=self.close_code), timeout)
             return
         except (Exception, asyncio.TimeoutError):
-            log.debug("closing the websocket failed; cutting the connection", exc_info=True)
+            self._log.debug("closing the websocket failed; cutting the connection", exc_info=True)
             self._cut()
             release_response(websocket)
         except asyncio.CancelledError:
@@ -683,9 +704,10 @@ class Connection:
             for operation in operations.to_stop(self):
                 await self.stop_operation(operation.id)
                 if not handler.stop_is_answered:
-                    operation.buffer.put_complete()
+                    operation.buffer.feed(COMPLETE)
+                    operation.buffer.wake()
         except TransportConnectionFailed:
-            log.debug("could not stop the running operations", exc_info=True)
+            self._log.debug("could not stop the running operations", exc_info=True)
             return
         if self._receive_task is not None:
             await operations.wait_until_ended(self, self._receive_task)

@@ -5,8 +5,9 @@ bound is a count, not a size: the count is already known on the hot path
 (the queue's length), whereas a size would cost a length on every result
 taken as well as queued, and the size of one result is already bounded by
 ``max_msg_size``.  What a result arriving at the bound does is an
-:class:`Overflow` policy; under ``BACKPRESSURE`` the receive loop waits on a
-:class:`Pressure` before it reads again.  :class:`QueueStats` is what a queue
+:class:`Overflow` policy, which the connection turns into what the buffer
+calls at its high-water mark; under ``BACKPRESSURE`` the receive loop waits
+on a :class:`Pressure` before it reads again.  :class:`QueueStats` is what a queue
 reports of itself to the user.
 """
 
@@ -14,17 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import sys
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final
 
 from .exceptions import QueueFullError
+from .listener_queue import NO_LIMIT, ListenerQueue, Reaction
 
 __all__ = [
     "DEFAULT_MAX_QUEUED_RESULTS",
     "INHERITED",
     "NO_LIMIT",
-    "FullQueue",
     "Inherited",
     "Overflow",
     "Pressure",
@@ -33,15 +34,13 @@ __all__ = [
     "queue_full_error",
     "queue_limit",
     "queue_options",
+    "reactions",
 ]
 
 #: The default ``max_queued_results``: far above any burst a consumer that
 #: keeps up sees (a batch is handed over 64 results at a time), far below
 #: what would exhaust memory with results of ordinary size.
 DEFAULT_MAX_QUEUED_RESULTS: Final = 10_000
-
-#: The ``limit`` of a queue without one.
-NO_LIMIT: Final = sys.maxsize
 
 
 class Overflow(str, enum.Enum):
@@ -155,51 +154,74 @@ def queue_full_error(query_id: int, limit: int) -> QueueFullError:
     )
 
 
-class FullQueue(Protocol):
-    """What :class:`Pressure` needs of a queue at its limit (a ``ListenerQueue`` is one)."""
-
-    @property
-    def full(self) -> bool:
-        """Whether it is at its limit, until its consumer brings it down to half."""
-
-    @property
-    def closed(self) -> bool:
-        """Whether its end is queued: it takes nothing more."""
-
-    def space(self) -> asyncio.Future[None]:
-        """A future done once it is no longer full."""
-
-    def relieve(self) -> None:
-        """End the pause it caused."""
-
-
 class Pressure:
-    """The full queues holding one connection's reading back (``BACKPRESSURE``)."""
+    """The buffers holding one connection's reading back (``BACKPRESSURE``).
 
-    __slots__ = ("_stopped", "queues")
+    Its :meth:`pause` and :meth:`resume` are what the connection gives each
+    buffer under that policy; the receive loop waits on :meth:`relieved`
+    before it reads again.
+    """
+
+    __slots__ = ("_relief", "_stopped", "paused")
 
     def __init__(self) -> None:
-        #: The queues that reached their limit since the loop last read.
-        self.queues: list[FullQueue] = []
+        #: The buffers at their high-water mark, not yet back at their low one.
+        self.paused: set[Hashable] = set()
+        self._relief: asyncio.Future[None] | None = None
         self._stopped = False
 
-    def add(self, queue: FullQueue) -> None:
-        """Hold reading back until ``queue`` is down to half its limit."""
-        self.queues.append(queue)
+    def pause(self, buffer: Hashable) -> None:
+        """Hold reading back until ``buffer`` is resumed."""
+        if not self._stopped:
+            self.paused.add(buffer)
+
+    def resume(self, buffer: Hashable) -> None:
+        """``buffer`` holds reading back no more (caught up, ended or left)."""
+        paused = self.paused
+        paused.discard(buffer)
+        if not paused:
+            self._relieve()
 
     def stop(self) -> None:
         """Stop holding back: the connection is closing."""
         self._stopped = True
-        queues, self.queues = self.queues, []
-        for queue in queues:
-            queue.relieve()
+        self.paused.clear()
+        self._relieve()
+
+    def _relieve(self) -> None:
+        relief, self._relief = self._relief, None
+        if relief is not None and not relief.done():
+            relief.set_result(None)
 
     async def relieved(self) -> None:
-        """Wait until no queue holds reading back (each caught up, ended or left)."""
-        queues = self.queues
-        while queues and not self._stopped:
-            queue = queues[-1]
-            if queue.full and not queue.closed:
-                await queue.space()
-            else:
-                queues.pop()
+        """Wait until no buffer holds reading back."""
+        while self.paused:
+            if self._relief is None:
+                self._relief = asyncio.get_running_loop().create_future()
+            await self._relief
+
+
+def reactions(
+    pressure: Pressure, stop: Callable[[int], object]
+) -> dict[Overflow, tuple[Reaction, Reaction | None]]:
+    """What a buffer calls at its high-water mark (and back at its low one), by policy.
+
+    Args:
+        pressure: The reader's full buffers, for ``BACKPRESSURE``.
+        stop: Tells the server to stop an operation, by id, for ``FAIL``.
+
+    Returns:
+        For each policy, its ``pause`` and ``resume`` (see
+        :meth:`ListenerQueue.attach`).
+    """
+
+    def fail(buffer: ListenerQueue) -> None:
+        # The consumer gets the error after what it has yet to take.
+        buffer.fail(queue_full_error(buffer.query_id, buffer.high))
+        stop(buffer.query_id)
+
+    return {
+        Overflow.FAIL: (fail, None),
+        Overflow.KEEP_NEWEST: (ListenerQueue.drop_oldest, None),
+        Overflow.BACKPRESSURE: (pressure.pause, pressure.resume),
+    }

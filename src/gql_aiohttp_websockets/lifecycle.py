@@ -213,7 +213,12 @@ class Lifecycle(Generic[_C]):
 
     __slots__ = ("_log", "_moves", "state")
 
-    def __init__(self, initial: _C, moves: dict[_C, frozenset[_C]], log: logging.Logger) -> None:
+    def __init__(
+        self,
+        initial: _C,
+        moves: dict[_C, frozenset[_C]],
+        log: logging.Logger | logging.LoggerAdapter[logging.Logger],
+    ) -> None:
         #: The current state.
         self.state: _C = initial
         self._moves: dict[_C, frozenset[_C]] = moves

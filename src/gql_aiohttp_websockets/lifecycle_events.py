@@ -35,9 +35,13 @@ class Connecting:
         attempt: 0 for
             :meth:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport.connect`;
             ``n`` for the ``n``-th attempt to replace a lost connection.
+        connection: Which of the transport's connections: 1, or a small
+            number that stays with an extra connection (see
+            ``max_operations_per_connection``) across its replacements.
     """
 
     attempt: int
+    connection: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +55,16 @@ class Connected:
         subprotocol_assumed: Whether the server's handshake answer named no
             subprotocol, so that ``subprotocol`` is assumed, not agreed (a
             server may then speak another one).
+        connection: Which of the transport's connections: 1, or a small
+            number that stays with an extra connection (see
+            ``max_operations_per_connection``) across its replacements.
     """
 
     subprotocol: str
     ack_payload: Any
     attempt: int
     subprotocol_assumed: bool = False
+    connection: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +79,16 @@ class Disconnected:
         code: The server's close code, ``None`` without a close frame.
         reason: The server's close reason (possibly empty).
         will_retry: Whether the transport will connect again.
+        connection: Which of the transport's connections: 1, or a small
+            number that stays with an extra connection (see
+            ``max_operations_per_connection``) across its replacements.
     """
 
     error: Exception
     code: int | None
     reason: str
     will_retry: bool
+    connection: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +99,15 @@ class Retrying:
         attempt: The attempt about to be made, from 1.
         delay: Seconds it waits first.
         error: Why the last connection (or attempt) failed.
+        connection: Which of the transport's connections: 1, or a small
+            number that stays with an extra connection (see
+            ``max_operations_per_connection``) across its replacements.
     """
 
     attempt: int
     delay: float
     error: Exception
+    connection: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +121,14 @@ class Resubscribed:
         count: How many operations were sent again.
         gap: Seconds from the loss of the old connection until every
             operation was sent again on the new one.
+        connection: Which of the transport's connections: 1, or a small
+            number that stays with an extra connection (see
+            ``max_operations_per_connection``) across its replacements.
     """
 
     count: int
     gap: float
+    connection: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +166,10 @@ class EventSink:
         """Log ``event``, then call the callback with it; its errors are logged."""
         if type(event) is Retrying:
             log.info(
-                "connecting again in %.2f s (attempt %d): %s",
+                "connecting again in %.2f s (attempt %d%s): %s",
                 event.delay,
                 event.attempt,
+                "" if event.connection == 1 else f", connection {event.connection}",
                 event.error,
             )
         elif log.isEnabledFor(logging.DEBUG):

@@ -1,27 +1,39 @@
-"""ListenerQueue: the buffer between the receive loop and one operation's consumer."""
+"""ListenerQueue: the buffer between the receive loop and one operation's consumer.
+
+One way in (:meth:`ListenerQueue.feed`, for each result and for the
+operation's ``complete``; :meth:`ListenerQueue.fail` for an end with an
+error) and one way out (:meth:`ListenerQueue.take`, which decodes what was
+queued as frame text).  What happens at the high-water mark is the reader's
+business: the buffer calls the ``pause`` it was given, and ``resume`` once its
+consumer is back down to the low-water mark.  gql's ``get``/``put``/
+``set_exception`` are thin adapters over the two ways.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, Final
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Final
 
 from gql.transport.exceptions import TransportProtocolError, TransportQueryError
 from graphql import ExecutionResult
 
-from .flow_control import NO_LIMIT, Overflow, QueueStats, queue_full_error
-
 __all__ = [
     "COMPLETE",
-    "EMPTY",
+    "NO_LIMIT",
+    "Decode",
     "ListenerQueue",
     "ParsedAnswer",
     "QueueMarker",
-    "wait_until_ended",
+    "Reaction",
 ]
 
-# Most results take_ready() hands over at once: a slow consumer's backlog is
-# let go of a batch at a time.
+#: The ``high`` of a buffer without one.
+NO_LIMIT: Final = sys.maxsize
+
+# The most results one take() hands over: a slow consumer's backlog is let
+# go of a batch at a time.
 _BATCH = 64
 
 #: ``("data", result)`` for a result, ``("complete", None)`` for the end.
@@ -29,7 +41,7 @@ ParsedAnswer = tuple[str, ExecutionResult | None]
 
 
 class QueueMarker:
-    """What ``ListenerQueue.take_nowait()`` returns when it has no result to give."""
+    """An item of a buffer that is not a result."""
 
     __slots__ = ("_name",)
 
@@ -40,39 +52,32 @@ class QueueMarker:
         return self._name
 
 
-#: Returned by ``ListenerQueue.take_nowait()`` when the operation completed.
+#: The operation's end, as :meth:`ListenerQueue.feed` takes it and
+#: :meth:`ListenerQueue.take` hands it over.
 COMPLETE: Final = QueueMarker("COMPLETE")
-#: Returned by ``ListenerQueue.take_nowait()`` when nothing is queued yet.
-EMPTY: Final = QueueMarker("EMPTY")
+# What fills a slot already taken, until the list is compacted.
+_TAKEN: Final = QueueMarker("TAKEN")
+
+#: Turns ``(query_id, text)``, a result queued as the text of its payload, into the result.
+Decode = Callable[[int, str], ExecutionResult]
+#: A reader's answer to a buffer at its high-water mark, or back at its low one.
+Reaction = Callable[["ListenerQueue"], None]
 
 
 class ListenerQueue:
     """The results of one operation, waiting for its consumer.
 
-    Same interface as gql's ``ListenerQueue``: :meth:`get` returns
-    ``(answer_type, execution_result)`` pairs, and an exception set with
-    :meth:`set_exception` is raised to the consumer only after every result
-    queued before it.  Underneath it is a list of results with at most one
-    waiting future, and it has synchronous methods for the receive loop
-    (:meth:`put_result`, :meth:`set_exception_nowait`) and for the
-    transport's own consumer (:meth:`take_nowait`, :meth:`wait`), which skip
-    building a pair per result.  A result may also be queued as the text of
-    its frame, decoded only when taken.
+    Same interface as gql's ``ListenerQueue`` (:meth:`get`, :meth:`put`,
+    :meth:`set_exception`, an exception raised to the consumer only after
+    every result queued before it), over a buffer with one synchronous way in,
+    :meth:`feed`, and one way out, :meth:`take`.
 
     Args:
-        query_id: The operation id this queue belongs to.
+        query_id: The operation id this buffer belongs to.
         send_stop: Whether the consumer leaving early must tell the server to
-            stop the operation.
-        decode: Turns ``(query_id, text)``, a result queued as text, into
-            the result when it is taken.
-        on_malformed: Called with the error of ``decode`` for a malformed
-            frame, before the consumer gets that error in the result's place;
-            nothing queued after the frame is delivered.
-        limit: The most results queued at once (``NO_LIMIT`` by default).
-        overflow: What a result arriving at the limit does (see :class:`Overflow`).
-        on_full: Called with the queue each time it reaches the limit
-            (``FAIL`` and ``BACKPRESSURE``), so that the connection stops the
-            operation or stops reading.
+            stop the operation (gql's meaning: until the end was taken).
+        high: The high-water mark: a result arriving while this many wait
+            calls ``pause`` (``NO_LIMIT`` by default).
     """
 
     __slots__ = (
@@ -81,175 +86,131 @@ class ListenerQueue:
         "_head",
         "_items",
         "_on_malformed",
-        "_space",
+        "_pause",
+        "_resume",
         "_waiter",
         "closed",
         "dropped",
-        "full",
-        "limit",
+        "high",
         "on_end",
-        "on_full",
-        "overflow",
+        "paused",
         "query_id",
         "send_stop",
     )
 
-    def __init__(
-        self,
-        query_id: int,
-        send_stop: bool,
-        decode: Callable[[int, str], ExecutionResult] | None = None,
-        on_malformed: Callable[[TransportProtocolError], object] | None = None,
-        *,
-        limit: int = NO_LIMIT,
-        overflow: Overflow = Overflow.FAIL,
-        on_full: Callable[[ListenerQueue], object] | None = None,
-    ) -> None:
-        if limit < 1:
-            raise ValueError(f"max_queued_results must be at least 1, got {limit}")
+    def __init__(self, query_id: int, send_stop: bool, *, high: int = NO_LIMIT) -> None:
+        if high < 1:
+            raise ValueError(f"max_queued_results must be at least 1, got {high}")
         self.query_id = query_id
         self.send_stop = send_stop
+        self.high = high
         #: ``True`` once ``complete`` or an exception was queued: later items are dropped.
         self.closed = False
+        #: Whether ``pause`` was called and ``resume`` is owed.
+        self.paused = False
+        #: How many results :meth:`drop_oldest` dropped.
+        self.dropped = 0
         # A list read from _head on, not a deque: an empty deque weighs
         # several times an empty list, and a connection may hold thousands of
         # operations (benchmarks/README.md).
         self._items: list[ExecutionResult | str | QueueMarker] = []
         self._head = 0
-        self._decode = decode
-        self._on_malformed = on_malformed
         self._exception: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._decode: Decode | None = None
+        self._on_malformed: Callable[[TransportProtocolError], object] | None = None
+        self._pause: Reaction | None = None
+        self._resume: Reaction | None = None
         # Called once when the operation ends: its end is queued (complete or
-        # an exception), or its consumer left (see ended()).
+        # an exception), or its consumer left (see left()).
         self.on_end: Callable[[], object] | None = None
-        self.limit = limit
-        self.overflow = overflow
-        self.on_full = on_full
-        #: Whether the queue is at its limit under ``BACKPRESSURE``, until the
-        #: consumer brings it down to half.
-        self.full = False
-        #: How many results ``KEEP_NEWEST`` dropped.
-        self.dropped = 0
-        self._space: asyncio.Future[None] | None = None
 
     def __len__(self) -> int:
         return len(self._items) - self._head
 
-    def stats(self) -> QueueStats:
-        """Count the queue now: what waits, what was dropped, its limit and policy.
-
-        Returns:
-            Its counters, which do not change as the queue does.
-        """
-        return QueueStats(
-            query_id=self.query_id,
-            queued=len(self),
-            dropped=self.dropped,
-            limit=None if self.limit == NO_LIMIT else self.limit,
-            on_queue_full=self.overflow,
-        )
-
-    # The receive loop's side.
-
-    def put_result(self, result: ExecutionResult | str) -> bool:
-        """Queue one result unless the queue is closed, and wake the consumer.
+    def attach(
+        self,
+        decode: Decode | None,
+        *,
+        pause: Reaction | None = None,
+        resume: Reaction | None = None,
+        on_malformed: Callable[[TransportProtocolError], object] | None = None,
+    ) -> None:
+        """Take the reader of a (new) connection: how it decodes and reacts.
 
         Args:
-            result: An ``ExecutionResult``, or text that the ``decode``
-                function given to the constructor turns into one when the
-                consumer takes it.
-
-        Returns:
-            Whether this woke a consumer that was waiting.
+            decode: Turns a result queued as text into the result.
+            pause: Called with the buffer when a result arrives at the
+                high-water mark, before it is queued.  It may make room
+                (:meth:`drop_oldest`), end the buffer (:meth:`fail`: the
+                result is dropped), or stop reading until ``resume``.
+            resume: Called with the buffer once it is back at the low-water
+                mark (half the high one), ended or left, after a ``pause``
+                that did not make room.
+            on_malformed: Told the error of ``decode`` for a malformed
+                frame, before the consumer gets it in the result's place.
         """
-        if self.closed:
-            return False
-        self.put_held(result)
-        return self.wake()
+        if self._items and _function(decode) is not _function(self._decode):
+            # What came from the previous connection is its subprotocol's text.
+            self._decode_waiting()
+        self._decode = decode
+        self._pause = pause
+        self._resume = resume
+        self._on_malformed = on_malformed
+        # A pause was the previous reader's: the new one has to be told anew.
+        self.paused = False
 
-    def put_held(self, item: ExecutionResult | str | QueueMarker) -> bool:
-        """Queue a result, or ``COMPLETE``, unless the queue is closed; wake nobody.
+    # ------------------------------------------------------------ the way in
 
-        After ``COMPLETE`` the queue is closed: nothing queued later is kept.
+    def feed(self, item: ExecutionResult | str | QueueMarker) -> bool:
+        """Queue a result, or ``COMPLETE``, unless the buffer is closed; wake nobody.
+
+        Args:
+            item: An ``ExecutionResult``, the text of a result's payload
+                (decoded when taken), or ``COMPLETE``, which closes the buffer.
 
         Returns:
-            Whether the consumer is waiting for this item: the caller must
-            then call :meth:`wake` (once, however many items it adds).
+            Whether the consumer waits for this item: the caller must then
+            call :meth:`wake` (once, however many items it feeds).
         """
         if self.closed:
             return False
         items = self._items
         # The list's length bounds the queued count from above: the exact
-        # count is only needed near the limit.
-        if len(items) >= self.limit:
-            return self._put_near_limit(item)
+        # count is only needed near the mark.
+        if len(items) >= self.high:
+            return self._feed_near_high(item)
         if item is COMPLETE:
             self._close()
         items.append(item)
         return self._waiter is not None and len(items) - self._head == 1
 
-    def _put_near_limit(self, item: ExecutionResult | str | QueueMarker) -> bool:
-        items = self._items
-        head = self._head
-        queued = len(items) - head
-        if queued < self.limit or item is COMPLETE:
-            if item is COMPLETE:
-                self._close()
-            items.append(item)
-            return self._waiter is not None and queued == 0
-        overflow = self.overflow
-        if overflow is Overflow.KEEP_NEWEST:
-            items[head] = EMPTY
-            head += 1
-            self.dropped += 1
-            if head >= 256 and head * 2 >= len(items):
-                del items[:head]
-                head = 0
-            self._head = head
-            items.append(item)
-            return False
-        if overflow is Overflow.BACKPRESSURE:
-            items.append(item)
-            if not self.full:
-                self.full = True
-                if self.on_full is not None:
-                    self.on_full(self)
-            return False
-        self.set_exception_nowait(queue_full_error(self.query_id, self.limit))
-        if self.on_full is not None:
-            self.on_full(self)
-        return False
+    def _feed_near_high(self, item: ExecutionResult | str | QueueMarker) -> bool:
+        if item is not COMPLETE and not self.paused and len(self) >= self.high:
+            pause = self._pause
+            if pause is not None:
+                self.paused = True
+                pause(self)
+                if self.closed:
+                    return False
+                self.paused = len(self) >= self.high
+        if item is COMPLETE:
+            self._close()
+        self._items.append(item)
+        return self._waiter is not None and len(self) == 1
 
-    def _taken(self) -> None:
-        # Under backpressure: the consumer caught up to half the limit.
-        if len(self._items) - self._head <= self.limit // 2:
-            self.relieve()
+    def drop_oldest(self) -> None:
+        """Drop the oldest result waiting, counting it in :attr:`dropped`."""
+        items, head = self._items, self._head
+        if head >= len(items):
+            return
+        items[head] = _TAKEN
+        self._head = head + 1
+        self.dropped += 1
+        self._compact()
 
-    def relieve(self) -> None:
-        """End a ``BACKPRESSURE`` pause: the connection may read again."""
-        self.full = False
-        space, self._space = self._space, None
-        if space is not None and not space.done():
-            space.set_result(None)
-
-    def space(self) -> asyncio.Future[None]:
-        """Return a future done once the queue is no longer full (see ``BACKPRESSURE``)."""
-        future = self._space
-        if future is None:
-            future = self._space = asyncio.get_running_loop().create_future()
-            if not self.full:
-                future.set_result(None)
-        return future
-
-    def put_complete(self) -> None:
-        """Queue the end of the operation and wake the consumer."""
-        if not self.closed:
-            self.put_held(COMPLETE)
-            self.wake()
-
-    def set_exception_nowait(self, exception: BaseException) -> None:
-        """Close the queue with ``exception``, raised after the queued results.
+    def fail(self, exception: BaseException) -> None:
+        """End the buffer with ``exception``, raised after the results queued before it.
 
         The first exception wins; the operation no longer needs a stop message.
         """
@@ -258,41 +219,6 @@ class ListenerQueue:
             self._exception = exception
         self._close()
         self.wake()
-
-    def _close(self) -> None:
-        # The end is queued: complete, an exception, or a malformed result.
-        # A closed queue takes nothing more, so it holds the connection back no more.
-        self.closed = True
-        if self.full:
-            self.relieve()
-        if self.on_end is not None:
-            self.ended()
-
-    def ended(self) -> None:
-        """Say that the operation ended: call ``on_end`` (once), if set.
-
-        The queue calls it itself when its end is queued; the consumer calls
-        it when it leaves before that.
-        """
-        on_end, self.on_end = self.on_end, None
-        if on_end is not None:
-            on_end()
-
-    def rebind(
-        self,
-        decode: Callable[[int, str], ExecutionResult] | None,
-        on_malformed: Callable[[TransportProtocolError], object] | None,
-        on_full: Callable[[ListenerQueue], object] | None,
-    ) -> None:
-        """Follow the operation onto a new connection: its decoder and its callbacks."""
-        self._decode = decode
-        self._on_malformed = on_malformed
-        self.on_full = on_full
-
-    @property
-    def decoder(self) -> Callable[[int, str], ExecutionResult] | None:
-        """The function that turns a result queued as text into the result."""
-        return self._decode
 
     def wake(self) -> bool:
         """Resume the waiting consumer, if there is one; return whether there was."""
@@ -304,110 +230,96 @@ class ListenerQueue:
                 return True
         return False
 
-    # The consumer's side.
+    def _close(self) -> None:
+        # The end is queued: a closed buffer takes nothing more, so it holds
+        # its reader back no more.
+        self.closed = True
+        if self.paused:
+            self._resumed()
+        if self.on_end is not None:
+            self.left()
 
-    def take_nowait(self) -> ExecutionResult | QueueMarker:
-        """Return the next result, ``COMPLETE``, or ``EMPTY`` when nothing is queued.
+    def left(self) -> None:
+        """Say that the operation ended or its consumer left.
 
-        Raises:
-            BaseException: The exception given to :meth:`set_exception`, once
-                every result queued before it has been taken; or the error of
-                the ``decode`` function for a malformed result frame.
+        Calls ``on_end`` (once), if set, and ``resume`` if a pause is owed.
+        The buffer says it itself when its end is queued.
         """
-        items = self._items
-        head = self._head
-        if head < len(items):
-            item = items[head]
-            head += 1
-            if head == len(items):
-                items.clear()
-                head = 0
-            else:
-                # Let go of what was taken; drop the taken slots now and then.
-                items[head - 1] = EMPTY
-                if head >= 256 and head * 2 >= len(items):
-                    del items[:head]
-                    head = 0
-            self._head = head
-            if self.full:
-                self._taken()
-            if type(item) is str:
-                return self.result_of(item)
-            if item is COMPLETE:
-                self.send_stop = False
-            return item  # type: ignore[return-value]
-        if self._exception is not None:
-            raise self._exception
-        return EMPTY
+        if self.paused:
+            self._resumed()
+        on_end, self.on_end = self.on_end, None
+        if on_end is not None:
+            on_end()
 
-    def take_ready(self) -> list[ExecutionResult | str | QueueMarker]:
-        """Take what is queued, at most ``_BATCH`` items; ``[]`` when nothing is.
+    def _resumed(self) -> None:
+        self.paused = False
+        if self._resume is not None:
+            self._resume(self)
 
-        The list is in reverse order, the next item last, so that the consumer
-        ``pop()`` s each one and lets go of it as it goes.  Text items are
-        returned as they are: pass them to :meth:`result_of`.  One call per
-        wake-up instead of one per result.
+    # ----------------------------------------------------------- the way out
+
+    def take(self, at_most: int = _BATCH) -> Iterable[ExecutionResult | QueueMarker]:
+        """Take what waits, at most ``at_most`` items, to be iterated in order; ``()`` if nothing.
+
+        What waits as text is decoded as the iteration reaches it, so that a
+        batch of large results is never held decoded at once, and
+        ``COMPLETE`` ends the batch when the operation completed.  One
+        call per wake-up instead of one per result.
 
         Raises:
-            BaseException: The exception given to :meth:`set_exception`, once
-                every result queued before it has been taken.
+            BaseException: The exception given to :meth:`fail`, once every
+                result queued before it has been taken; during the iteration,
+                the error of the decoder for a malformed frame, in that
+                result's place (the frame ends the buffer: nothing after it is
+                delivered).
         """
         items = self._items
         head = self._head
         left = len(items) - head
-        if left > 0:
-            if left > _BATCH:
-                ready = items[head : head + _BATCH]
-                head += _BATCH
-                if head * 2 >= len(items):
-                    del items[:head]
-                    head = 0
-                self._head = head
-            elif head:
-                ready = items[head:]
-                items.clear()
-                self._head = 0
-            else:
-                ready = items
-                self._items = []
-            if self.full:
-                self._taken()
-            ready.reverse()
-            return ready
-        if self._exception is not None:
-            raise self._exception
-        return []
+        if left <= 0:
+            if self._exception is not None:
+                raise self._exception
+            return ()
+        if left > at_most:
+            ready = items[head : head + at_most]
+            for index in range(head, head + at_most):
+                items[index] = _TAKEN
+            self._head = head + at_most
+            self._compact()
+        elif head:
+            ready = items[head:]
+            items.clear()
+            self._head = 0
+        else:
+            ready = items
+            self._items = []
+        if self.paused and len(self) <= self.high // 2:
+            self._resumed()
+        # Reversed, so that each item is let go of as it is handed over.
+        ready.reverse()
+        return self._handing_over(ready)
 
-    def result_of(self, text: str) -> ExecutionResult:
-        """Decode a result that was queued as text.
+    def _handing_over(
+        self, ready: list[ExecutionResult | str | QueueMarker]
+    ) -> Iterator[ExecutionResult | QueueMarker]:
+        decode, query_id = self._decode, self.query_id
+        while ready:
+            item = ready.pop()
+            if type(item) is str:
+                assert decode is not None, "a frame was queued without a decoder"
+                try:
+                    result = decode(query_id, item)
+                except TransportProtocolError as exc:
+                    self._malformed(exc)
+                    raise
+                yield result
+                continue
+            if item is COMPLETE:
+                self.send_stop = False
+            yield item  # type: ignore[misc]
 
-        Raises:
-            TransportProtocolError: It is malformed; the queue is closed, what
-                was queued after it is dropped, and ``on_malformed`` was told.
-        """
-        assert self._decode is not None, "a frame was queued without a decoder"
-        try:
-            return self._decode(self.query_id, text)
-        except TransportProtocolError as exc:
-            self.malformed(exc)
-            raise
-
-    def malformed(self, error: TransportProtocolError) -> None:
-        """Record that a result queued as text could not be decoded.
-
-        The queue is closed and what was queued after that result is dropped;
-        ``on_malformed`` is told.  For a consumer that decodes text items
-        itself, with the ``decode`` function it was given.
-        """
-        self._close()
-        self.send_stop = False
-        self._items.clear()
-        self._head = 0
-        if self._on_malformed is not None:
-            self._on_malformed(error)
-
-    def waiter(self) -> Awaitable[None]:
-        """Return a future that completes once :meth:`take_nowait` has something new.
+    def wait(self) -> asyncio.Future[None]:
+        """Return a future done once :meth:`take` has something new to give.
 
         A plain future rather than a coroutine: awaiting it costs one frame
         less on every resumption of a consumer.  A waiter abandoned by a
@@ -420,30 +332,63 @@ class ListenerQueue:
             self._waiter = waiter
         return waiter
 
+    def _compact(self) -> None:
+        # Let go of the taken slots now and then, not on every take.
+        head = self._head
+        if head >= 256 and head * 2 >= len(self._items):
+            del self._items[:head]
+            self._head = 0
+
+    def _malformed(self, error: TransportProtocolError) -> None:
+        # The consumer gets the error in the malformed result's place; what
+        # came after it is dropped, and the reader is told.
+        self._exception = error
+        self.send_stop = False
+        self._items.clear()
+        self._head = 0
+        self._close()
+        if self._on_malformed is not None:
+            self._on_malformed(error)
+
+    def _decode_waiting(self) -> None:
+        # Decode the text waiting with the decoder it came with, now.
+        decode = self._decode
+        items = self._items
+        for index in range(self._head, len(items)):
+            item = items[index]
+            if type(item) is str and decode is not None:
+                try:
+                    items[index] = decode(self.query_id, item)
+                except TransportProtocolError as exc:
+                    del items[index:]
+                    self.send_stop = False
+                    self._exception = exc
+                    self._close()
+                    return
+
+    # ------------------------------------------------------ for execute()
+
     async def first(self) -> ExecutionResult:
         """Return the first result, waiting for it; what ``execute()`` needs.
 
         Raises:
             TransportQueryError: The operation completed without a result.
-            BaseException: The exception given to :meth:`set_exception`.
+            BaseException: The exception given to :meth:`fail`.
         """
         while True:
-            item = self.take_nowait()
-            if item is EMPTY:
-                await self.waiter()
-            elif item is COMPLETE:
+            ready = self.take(1)
+            if not ready:
+                await self.wait()
+                continue
+            (item,) = ready
+            if item is COMPLETE:
                 raise TransportQueryError(
                     "Query completed without any answer received from the server",
                     query_id=self.query_id,
                 )
-            else:
-                return item  # type: ignore[return-value]
+            return item  # type: ignore[return-value]
 
-    async def wait(self) -> None:
-        """Wait until :meth:`take_nowait` has something other than ``EMPTY``."""
-        await self.waiter()
-
-    # gql's interface.
+    # ------------------------------------------------------ gql's interface
 
     async def get(self) -> ParsedAnswer:
         """Return the next ``(answer_type, result)`` pair, waiting for one if needed.
@@ -453,55 +398,34 @@ class ListenerQueue:
                 every item queued before it has been returned.
         """
         while True:
-            item = self.take_nowait()
-            if item is EMPTY:
+            ready = self.take(1)
+            if not ready:
                 await self.wait()
-            elif item is COMPLETE:
+                continue
+            (item,) = ready
+            if item is COMPLETE:
                 return ("complete", None)
-            else:
-                assert isinstance(item, ExecutionResult)
-                return ("data", item)
+            assert isinstance(item, ExecutionResult)
+            return ("data", item)
 
     def put_nowait(self, item: ParsedAnswer) -> None:
-        """Queue a gql-style ``(answer_type, result)`` pair unless the queue is closed."""
+        """Queue a gql-style ``(answer_type, result)`` pair unless the buffer is closed."""
         answer_type, result = item
         if answer_type == "complete":
-            self.put_complete()
+            self.feed(COMPLETE)
         elif result is not None:
-            self.put_result(result)
+            self.feed(result)
+        self.wake()
 
     async def put(self, item: ParsedAnswer) -> None:
         """Queue a gql-style pair (gql-compatible coroutine)."""
         self.put_nowait(item)
 
     async def set_exception(self, exception: BaseException) -> None:
-        """Close the queue with ``exception`` (gql-compatible coroutine)."""
-        self.set_exception_nowait(exception)
+        """End the buffer with ``exception`` (gql-compatible coroutine)."""
+        self.fail(exception)
 
 
-async def wait_until_ended(listeners: list[ListenerQueue], or_until: asyncio.Future[Any]) -> None:
-    """Wait until each of ``listeners`` has its end queued or its consumer left.
-
-    Args:
-        listeners: The queues to wait for; their ``on_end`` is taken meanwhile.
-        or_until: Ends the wait too when it is done (the receive loop's task).
-    """
-    if not listeners or or_until.done():
-        return
-    all_ended = asyncio.get_running_loop().create_future()
-    left = len(listeners)
-
-    def one_ended() -> None:
-        nonlocal left
-        left -= 1
-        if not left and not all_ended.done():
-            all_ended.set_result(None)
-
-    for listener in listeners:
-        listener.on_end = one_ended
-    try:
-        await asyncio.wait([all_ended, or_until], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        all_ended.cancel()
-        for listener in listeners:
-            listener.on_end = None
+def _function(decode: Decode | None) -> object:
+    # Two handlers' decoders are the same when they are the same method.
+    return getattr(decode, "__func__", decode)

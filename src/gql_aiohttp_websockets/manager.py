@@ -1,8 +1,12 @@
 """ConnectionManager: the transport's connections over time, and its lifecycle.
 
-It makes the first connection on ``connect()``, replaces a lost one (with
-``reconnect=`` on), and ends the last on ``close()`` or when one is lost for
-good.  What it does is decided by one table (``lifecycle.py``): each thing
+It makes the first connection on ``connect()``, more when every open one is
+at ``max_operations_per_connection``, replaces a lost one (with
+``reconnect=`` on), and ends them all on ``close()`` or when one is lost for
+good.  Each connection has a :class:`Lane`: a small stable number, the
+connection on it now, and its own gap, so that a loss is bridged for that
+lane's operations alone.  The first lane's connection is the one the
+transport's state follows.  What it does is decided by one table (``lifecycle.py``): each thing
 that happens is handed to :meth:`TransportLifecycle.handle`, which moves the
 state and names the action.  Every attempt to connect, the first included,
 goes through one loop (:meth:`ConnectionManager._attempts`) that asks the
@@ -17,7 +21,10 @@ the transport.
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import logging
+from collections import deque
 
 import aiohttp
 from gql.transport.exceptions import TransportAlreadyConnected, TransportClosed
@@ -37,18 +44,50 @@ from .lifecycle_events import (
     Retrying,
 )
 from .opening import close_after_failure, open_connection
-from .operations import Operations, close_details
+from .operations import Host, Operation, Operations, close_details
 from .options import TransportOptions
 from .retry import RetryPolicy, retry_policy
 from .waiting import Waiters, shielded
 
-__all__ = ["ConnectionManager"]
+__all__ = ["ConnectionManager", "Lane"]
 
 log = logging.getLogger("gql_aiohttp_websockets.transport")
 
 #: gql's words for a transport its user closed.
 _CLOSED_BY_USER = "Transport closed by user"
 _CLOSED_WHILE_CONNECTING = "close() was called while the transport was connecting"
+
+
+class Lane:
+    """One of the transport's connections over time: replaced connections keep its number.
+
+    Attributes:
+        number: 1 for the first connection, else the smallest number free
+            when the lane was opened.
+        connection: The connection operations run on now; ``None`` while
+            it is being opened or replaced, and once it is closing.
+        made: The connection made last on this lane (an attempt included):
+            the one to close at the end.
+        gap: The task replacing a lost connection, while there is one.
+        moving: The operations lost with the lane's connection, in the order
+            they are to be started again on the next one.
+    """
+
+    __slots__ = ("connection", "gap", "made", "moving", "number")
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.connection: Connection | None = None
+        self.made: Connection | None = None
+        self.gap: asyncio.Task[None] | None = None
+        self.moving: deque[Operation] = deque()
+
+    def __repr__(self) -> str:
+        return f"<Lane {self.number}>"
+
+
+def _nothing() -> None:
+    return None
 
 
 class ConnectionManager:
@@ -64,7 +103,8 @@ class ConnectionManager:
         self._options = options
         self._operations = operations
         self._lifecycle = TransportLifecycle(log)
-        #: The connection made last: the one in use, or the last one once it ended.
+        #: The first lane's connection made last: the one in use, or the last
+        #: one once it ended.
         self.connection: Connection | None = None
         #: The aiohttp session in use while connected, else ``None``.
         self.session: aiohttp.ClientSession | None = None
@@ -77,14 +117,22 @@ class ConnectionManager:
         #: The shutdown under way, awaited by ``close()`` and ``wait_closed()``.
         self.shutdown = Shutdown()
         self._events = EventSink(None)
-        # The connection operations run on, only while the state is OPEN.
-        self._in_use: Connection | None = None
+        self._primary = Lane(1)
+        self._lanes: dict[int, Lane] = {1: self._primary}
+        # max_operations_per_connection, as read at connect().
+        self._cap: int | None = None
         self._policy: RetryPolicy | None = None
         self._connect_task: asyncio.Task[None] | None = None
-        # The gap being bridged now, and every gap task not finished yet (one
-        # whose new connection was lost at once may still be carrying over).
-        self._gap: asyncio.Task[None] | None = None
+        # The extra lanes being opened, and the calls waiting for room on
+        # them, first come first served.
+        self._openings: set[asyncio.Task[None]] = set()
+        self._room_waiters: deque[asyncio.Future[None]] = deque()
+        # Waiters told there is room who have not taken it yet.
+        self._woken = 0
+        # Every gap and opening not finished yet (cancelled at the shutdown),
+        # and the closes of extra connections left idle (awaited then).
         self._gaps: set[asyncio.Task[None]] = set()
+        self._closings: set[asyncio.Task[None]] = set()
         self._gap_over = Waiters()
         self._excused = ExcusedCloses()
 
@@ -95,13 +143,27 @@ class ConnectionManager:
 
     @property
     def in_use(self) -> Connection | None:
-        """The connection operations run on; ``None`` unless the state is ``OPEN``."""
-        return self._in_use
+        """The connection to start an operation on without asking, if there is one.
+
+        The first lane's while the state is ``OPEN`` and operations are not
+        spread (no ``max_operations_per_connection``); otherwise ``None``:
+        ask :meth:`usable_connection`.
+        """
+        return self._primary.connection if self._cap is None else None
 
     @property
     def carries_over(self) -> bool:
         """Whether a lost connection is replaced and its subscriptions carried over."""
         return self._policy is not None
+
+    @property
+    def spreads(self) -> bool:
+        """Whether operations are spread over connections (``max_operations_per_connection``)."""
+        return self._cap is not None
+
+    def lanes(self) -> list[Lane]:
+        """The lanes open now, by number."""
+        return [self._lanes[number] for number in sorted(self._lanes)]
 
     # ------------------------------------------------------------- connecting
 
@@ -125,8 +187,10 @@ class ConnectionManager:
         self.close_exception = None
         self._operations.reset()
         self._events = EventSink(options.on_event)
+        primary = self._primary = Lane(1)
+        self._lanes = {1: primary}
         try:
-            connection, _ = await self._attempts(0, 0.0, None)
+            connection, _ = await self._attempts(primary, 0, 0.0, None)
             if self._lifecycle.handle(Happening.ACKNOWLEDGED) is Action.DISCARD:
                 closed = TransportClosed(_CLOSED_WHILE_CONNECTING)
                 await shielded(close_after_failure(connection, closed, options.close_timeout))
@@ -147,34 +211,39 @@ class ConnectionManager:
             self._connect_task = None
         # Read now, as every option: it may have been set since (to True, say).
         self._policy = retry_policy(options.reconnect)
-        self._use(connection, 0)
+        self._cap = options.max_operations_per_connection
+        self._use(primary, connection, 0)
 
     async def _attempts(
-        self, attempt: int, delay: float, error: Exception | None
+        self, lane: Lane, attempt: int, delay: float, error: Exception | None
     ) -> tuple[Connection, int]:
-        # Every attempt, connect()'s (0) included: attempt, and on a failure
-        # ask the policy whether to wait and attempt again (never after 0).
-        options, events = self._options, self._events
+        # Every attempt of a lane, its first (0) included: attempt, and on a
+        # failure ask the policy whether to wait and attempt again (never
+        # after 0).  Only the first lane's attempts move the transport's state.
+        options, events, number = self._options, self._events, lane.number
+        first = lane is self._primary
         while True:
             if attempt:
                 assert error is not None
-                events.emit(Retrying(attempt, delay, error))
+                events.emit(Retrying(attempt, delay, error, number))
                 await asyncio.sleep(delay)
-            events.emit(Connecting(attempt))
+            events.emit(Connecting(attempt, number))
             try:
                 connection = await open_connection(
-                    self._new_connection,
+                    functools.partial(self._new_connection, lane),
                     options.subprotocols,
                     init_payload=options.init_payload,
                     connect_timeout=options.connect_timeout,
                     ack_timeout=options.ack_timeout,
                     close_timeout=options.close_timeout,
-                    opened=self._opened,
-                    offered_again=self._offered_again,
+                    opened=self._opened if first else _nothing,
+                    offered_again=self._offered_again if first else _nothing,
                 )
             except Exception as failed:
                 next_delay = self._retry_delay(attempt + 1, failed) if attempt else None
-                events.emit(Disconnected(failed, *close_details(failed), next_delay is not None))
+                events.emit(
+                    Disconnected(failed, *close_details(failed), next_delay is not None, number)
+                )
                 if next_delay is None:
                     raise
                 attempt, delay, error = attempt + 1, next_delay, failed
@@ -192,7 +261,7 @@ class ConnectionManager:
             log.exception("the retry policy failed; giving up")
             return None
 
-    def _new_connection(self) -> Connection:
+    def _new_connection(self, lane: Lane) -> Connection:
         # The session is made with the first connection, so that a failure
         # to make it is that attempt's.
         if self.session is None:
@@ -200,14 +269,17 @@ class ConnectionManager:
             self.session = options.lent_session or aiohttp.ClientSession(
                 **options.client_session_args
             )
-        connection = self.connection = Connection(
+        connection = lane.made = Connection(
             self._options.connection_settings(),
             self.session,
             operations=self._operations,
             ping_received=self.ping_received,
             pong_received=self.pong_received,
             on_end=self._connection_ended,
+            number=lane.number,
         )
+        if lane is self._primary:
+            self.connection = connection
         return connection
 
     def _opened(self) -> None:
@@ -216,8 +288,8 @@ class ConnectionManager:
     def _offered_again(self) -> None:
         self._lifecycle.handle(Happening.OFFERED_AGAIN)
 
-    def _use(self, connection: Connection, attempt: int) -> None:
-        self._in_use = connection
+    def _use(self, lane: Lane, connection: Connection, attempt: int) -> None:
+        lane.connection = connection
         connection.start()
         self._events.emit(
             Connected(
@@ -225,70 +297,265 @@ class ConnectionManager:
                 connection.payloads.get("connection_ack"),
                 attempt,
                 connection.subprotocol_assumed,
+                lane.number,
             )
         )
+
+    # ---------------------------------------------------------- more lanes
+
+    async def usable_connection(self) -> Connection:
+        """The connection to start an operation on; calls made in a gap wait for it.
+
+        With ``max_operations_per_connection``, the open connection with the
+        most room, or a new one when none has any.
+
+        Raises:
+            TransportConnectionFailed: The transport is not connected (with
+                ``close_exception`` as the cause when there is one).
+            Exception: What opening another connection failed with.
+        """
+        while True:
+            while self._lifecycle.state is State.RECONNECTING and self._primary.gap is not None:
+                await self._gap_over.wait()
+            connection = self._primary.connection
+            if connection is None:
+                if self.close_exception is not None:
+                    raise TransportConnectionFailed(
+                        f"the transport is not connected: {self.close_exception}"
+                    ) from self.close_exception
+                raise TransportConnectionFailed(
+                    "the transport is not connected; call connect() first "
+                    "(or use 'async with Client(transport=...)')"
+                )
+            cap = self._cap
+            if cap is None:
+                return connection
+            roomiest = self._roomiest(cap)
+            if roomiest is not None:
+                return roomiest
+            await self._another_lane()
+
+    def _roomiest(self, cap: int) -> Connection | None:
+        # The open connection with the most room; the first lane wins a tie.
+        load = self._operations.load
+        best, room = None, 0
+        for lane in self._lanes.values():
+            connection = lane.connection
+            if connection is not None:
+                free = cap - load(connection)
+                if free > room:
+                    best, room = connection, free
+        return best
+
+    async def _another_lane(self) -> None:
+        # Wait in line until there is room: enough lanes open at once for
+        # everyone in line, and each time room appears only as many waiters
+        # wake as it fits.
+        waiter = asyncio.get_running_loop().create_future()
+        self._room_waiters.append(waiter)
+        self._open_for_waiters()
+        try:
+            await waiter
+        finally:
+            if not waiter.done():
+                self._room_waiters.remove(waiter)
+            elif not waiter.cancelled() and waiter.exception() is None:
+                # Its caller takes the room before anything else runs.
+                self._woken -= 1
+
+    def _open_for_waiters(self) -> None:
+        cap = self._cap
+        assert cap is not None
+        while len(self._openings) * cap < len(self._room_waiters):
+            number = next(n for n in itertools.count(2) if n not in self._lanes)
+            lane = self._lanes[number] = Lane(number)
+            opening = asyncio.ensure_future(self._open_lane(lane))
+            self._openings.add(opening)
+            self._gaps.add(opening)
+            opening.add_done_callback(functools.partial(self._lane_opened, lane))
+
+    def _hand_out_room(self) -> int:
+        # Wake as many waiters as the open lanes have room for, less the room
+        # promised to waiters that have not taken it yet.
+        cap, waiters = self._cap, self._room_waiters
+        if cap is None or not waiters:
+            return 0
+        load = self._operations.load
+        room = -self._woken
+        for lane in self._lanes.values():
+            if lane.connection is not None:
+                room += cap - load(lane.connection)
+        handed = 0
+        while waiters and handed < room:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                self._woken += 1
+                handed += 1
+        return handed
+
+    async def _open_lane(self, lane: Lane) -> None:
+        try:
+            connection, _ = await self._attempts(lane, 0, 0.0, None)
+        except BaseException:
+            if self._lanes.get(lane.number) is lane:
+                del self._lanes[lane.number]
+            raise
+        if self._lifecycle.state is State.CLOSING:
+            closed = TransportClosed(_CLOSED_BY_USER)
+            await shielded(close_after_failure(connection, closed, self._options.close_timeout))
+            raise closed
+        log.debug("opened connection %d: every other one is at its cap", lane.number)
+        self._use(lane, connection, 0)
+
+    def _lane_opened(self, lane: Lane, opening: asyncio.Task[None]) -> None:
+        self._openings.discard(opening)
+        self._gaps.discard(opening)
+        waiters = self._room_waiters
+        failure: BaseException | None = (
+            TransportClosed(_CLOSED_BY_USER) if opening.cancelled() else opening.exception()
+        )
+        if failure is not None:
+            # Those in line it was opened for get the error (everyone, once
+            # no other lane is being opened).
+            failing = len(waiters) if not self._openings or self._cap is None else self._cap
+            while waiters and failing:
+                waiter = waiters.popleft()
+                if not waiter.done():
+                    waiter.set_exception(failure)
+                    failing -= 1
+            return
+        if not self._hand_out_room() and not self._woken and lane.connection is not None:
+            # Whoever it was opened for left meanwhile.
+            self.release(lane.connection)
+        if self._room_waiters and self._cap is not None:
+            self._open_for_waiters()
+
+    def release(self, connection: Host | None) -> None:
+        """An operation on ``connection`` ended: close it if it is an extra one left idle.
+
+        The first lane's connection stays while the transport is connected.
+        """
+        if self._cap is None or connection is None:
+            return
+        if self._room_waiters:
+            self._hand_out_room()
+            return
+        lane = self._lane_of(connection)
+        if (
+            lane is None
+            or lane is self._primary
+            or lane.moving
+            or self._operations.load(connection)
+        ):
+            return
+        self._close_idle(lane)
+
+    def _close_idle(self, lane: Lane) -> None:
+        connection = lane.connection
+        assert connection is not None
+        del self._lanes[lane.number]
+        lane.connection = None
+        log.debug("closing connection %d: no operation left on it", lane.number)
+        closing = asyncio.ensure_future(connection.close(self._options.close_timeout, goodbye=True))
+        self._closings.add(closing)
+        closing.add_done_callback(self._closings.discard)
+
+    def _lane_of(self, connection: Host) -> Lane | None:
+        for lane in self._lanes.values():
+            if lane.connection is connection:
+                return lane
+        return None
 
     # ------------------------------------------------------------- replacing
 
     def _connection_ended(self, connection: Connection, error: Exception, code: int) -> None:
-        # Only the connection in use is replaced or ends the transport; an
-        # attempt's end is its attempt's error, and close() ends its own.
-        if connection is not self._in_use:
+        # Only a lane's connection in use is replaced or ends the transport;
+        # an attempt's end is its attempt's error, and close() ends its own.
+        lane = self._lane_of(connection)
+        if lane is None:
             return
-        self._in_use = None
+        lane.connection = None
         delay = self._retry_delay(1, error)
-        self._events.emit(Disconnected(error, *close_details(error), delay is not None))
-        action = self._lifecycle.handle(
-            Happening.LOST if delay is not None else Happening.LOST_FOR_GOOD
+        self._events.emit(
+            Disconnected(error, *close_details(error), delay is not None, lane.number)
         )
-        if action is Action.REPLACE:
-            assert delay is not None
-            self.close_exception = error
-            self._operations.lost(connection, error)
-            gap = self._gap = asyncio.ensure_future(self._replace(connection, error, delay))
-            self._gaps.add(gap)
-            gap.add_done_callback(self._gap_ended)
-        elif action is Action.SHUT_DOWN:
-            self._begin_shutdown(error, clean=False, close_code=code, in_gap=False)
+        if lane is self._primary:
+            action = self._lifecycle.handle(
+                Happening.LOST if delay is not None else Happening.LOST_FOR_GOOD
+            )
+            if action is Action.REPLACE:
+                assert delay is not None
+                self.close_exception = error
+                self._bridge(lane, connection, error, delay)
+            elif action is Action.SHUT_DOWN:
+                self._begin_shutdown(error, clean=False, close_code=code, in_gap=False)
+            return
+        # Another lane's loss touches the transport's state only when it ends it.
+        if delay is not None and self._lifecycle.state in (State.OPEN, State.RECONNECTING):
+            self._bridge(lane, connection, error, delay)
+            return
+        self._lost_for_good(error)
 
-    async def _replace(self, lost: Connection, error: Exception, delay: float) -> None:
+    def _lost_for_good(self, error: Exception) -> None:
+        action = self._lifecycle.handle(Happening.LOST_FOR_GOOD)
+        if action in (Action.SHUT_DOWN, Action.END_GAP):
+            self._begin_shutdown(
+                error,
+                clean=False,
+                close_code=CloseCode.NORMAL_CLOSURE,
+                in_gap=action is Action.END_GAP,
+            )
+
+    def _bridge(self, lane: Lane, lost: Connection, error: Exception, delay: float) -> None:
+        # The lane's operations wait for its next connection; the others go on.
+        lane.moving.extend(self._operations.lost(lost, error))
+        gap = lane.gap = asyncio.ensure_future(self._replace(lane, lost, error, delay))
+        self._gaps.add(gap)
+        gap.add_done_callback(functools.partial(self._gap_ended, lane))
+
+    async def _replace(self, lane: Lane, lost: Connection, error: Exception, delay: float) -> None:
         loop = asyncio.get_running_loop()
         lost_at = loop.time()
         try:
             await lost.close(self._options.close_timeout, goodbye=False)
-            connection, attempt = await self._attempts(1, delay, error)
+            connection, attempt = await self._attempts(lane, 1, delay, error)
         except Exception as final:
-            if self._lifecycle.handle(Happening.LOST_FOR_GOOD) is Action.END_GAP:
-                self._begin_shutdown(
-                    final, clean=False, close_code=CloseCode.NORMAL_CLOSURE, in_gap=True
-                )
+            self._lost_for_good(final)
             return
-        if self._lifecycle.handle(Happening.ACKNOWLEDGED) is Action.DISCARD:
+        if lane is self._primary:
+            discard = self._lifecycle.handle(Happening.ACKNOWLEDGED) is Action.DISCARD
+        else:
+            discard = self._lifecycle.state is State.CLOSING
+        if discard:
             # close() came as the attempt succeeded.
             closed = TransportClosed(_CLOSED_BY_USER)
             await shielded(close_after_failure(connection, closed, self._options.close_timeout))
             return
-        self.close_exception = None
-        self._use(connection, attempt)
+        if lane is self._primary:
+            self.close_exception = None
+        self._use(lane, connection, attempt)
         try:
-            count = await self._carry_over(connection)
+            count = await self._carry_over(lane, connection)
         except Exception:
             # A bug, not the network: the new connection stays as it is.
             log.exception("unexpected error while subscribing again")
             count = 0
-        self._events.emit(Resubscribed(count, loop.time() - lost_at))
+        self._events.emit(Resubscribed(count, loop.time() - lost_at, lane.number))
+        if lane.connection is connection:
+            self.release(connection)
 
-    async def _carry_over(self, connection: Connection) -> int:
-        # Each subscription still being consumed, sent again with its id and
-        # payload; its buffer, and what was queued in it, follows it.  The
-        # round stops once the connection is no longer in use (lost during a
-        # send: the rest wait for the next one) or a send fails (the
-        # connection reports its own end).
+    async def _carry_over(self, lane: Lane, connection: Connection) -> int:
+        # Each of the lane's subscriptions still being consumed, sent again
+        # with its id and payload; its buffer, and what was queued in it,
+        # follows it.  The round stops once the connection is no longer the
+        # lane's (lost during a send: the rest wait for the next one) or a
+        # send fails (the connection reports its own end).
         operations = self._operations
+        moving = lane.moving
         count = 0
-        for operation in operations.moving():
-            if connection is not self._in_use:
-                break
+        while moving and connection is lane.connection:
+            operation = moving.popleft()
             if not operations.place(operation, connection):
                 continue
             payload = operation.payload
@@ -301,35 +568,14 @@ class ConnectionManager:
             count += 1
         return count
 
-    def _gap_ended(self, gap: asyncio.Task[None]) -> None:
+    def _gap_ended(self, lane: Lane, gap: asyncio.Task[None]) -> None:
         self._gaps.discard(gap)
-        if self._gap is gap:
-            self._gap = None
+        if lane.gap is gap:
+            lane.gap = None
         self._gap_over.release()
 
-    async def usable_connection(self) -> Connection:
-        """The connection to start an operation on; calls made in a gap wait for it.
-
-        Raises:
-            TransportConnectionFailed: The transport is not connected (with
-                ``close_exception`` as the cause when there is one).
-        """
-        while self._lifecycle.state is State.RECONNECTING and self._gap is not None:
-            await self._gap_over.wait()
-        connection = self._in_use
-        if connection is not None:
-            return connection
-        if self.close_exception is not None:
-            raise TransportConnectionFailed(
-                f"the transport is not connected: {self.close_exception}"
-            ) from self.close_exception
-        raise TransportConnectionFailed(
-            "the transport is not connected; call connect() first "
-            "(or use 'async with Client(transport=...)')"
-        )
-
     def live_connection(self) -> Connection:
-        """The connection made last, if its websocket is there to send on.
+        """The first lane's connection made last, if its websocket is there to send on.
 
         Raises:
             TransportConnectionFailed: There is none (``NOT_OPEN``).
@@ -369,15 +615,16 @@ class ConnectionManager:
     def _begin_shutdown(
         self, error: Exception, *, clean: bool, close_code: int, in_gap: bool
     ) -> None:
-        # The lifecycle is CLOSING already; this starts the steps.
+        # The lifecycle is CLOSING already; this starts the steps.  Every
+        # lane's connection is let go of first, so that its end is not taken
+        # for a loss.
         if log.isEnabledFor(logging.DEBUG):
             log.debug("closing: %r", error)
         self.close_exception = error
-        in_use, self._in_use = self._in_use, None
-        # Between connections, stopping the gap closes an attempt with the
-        # code that says it was cut short.
-        if in_use is not None and not in_gap:
-            in_use.begin_close(error, close_code)
+        for lane in self._lanes.values():
+            connection, lane.connection = lane.connection, None
+            if connection is not None:
+                connection.begin_close(error, close_code)
         self.shutdown.start(self._shut_down(error, clean=clean, in_gap=in_gap))
 
     async def _shut_down(self, error: Exception, *, clean: bool, in_gap: bool) -> None:
@@ -391,8 +638,18 @@ class ConnectionManager:
                 if not gap.cancelled() and gap.exception() is not None:
                     log.error("the reconnection failed", exc_info=gap.exception())
             self._gap_over.release()
-            if self.connection is not None:
-                await self.connection.close(self._options.close_timeout, goodbye=clean)
+            timeout = self._options.close_timeout
+            closing = [
+                asyncio.ensure_future(lane.made.close(timeout, goodbye=clean))
+                for lane in self.lanes()
+                if lane.made is not None
+            ]
+            closing.extend(self._closings)
+            if closing:
+                await asyncio.wait(closing)
+            for task in closing:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("closing a connection failed", exc_info=task.exception())
             # close() between connections: no server is left to stop the
             # subscriptions on, and they end as a close() ends them.
             self._operations.end_all(error, complete_subscriptions=clean and in_gap)
@@ -401,6 +658,7 @@ class ConnectionManager:
             log.exception("unexpected error while closing the transport")
         finally:
             self._policy = None
+            self._cap = None
             self._lifecycle.handle(Happening.SHUT_DOWN)
             self._events.emit(Closed(None if clean else error))
 

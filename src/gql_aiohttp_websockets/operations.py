@@ -25,11 +25,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from gql.transport.exceptions import TransportProtocolError
-from graphql import ExecutionResult
 
 from .exceptions import ConnectionInterrupted, TransportConnectionClosed
-from .flow_control import NO_LIMIT, Overflow
-from .listener_queue import ListenerQueue, wait_until_ended
+from .flow_control import Overflow, QueueStats
+from .listener_queue import COMPLETE, NO_LIMIT, Decode, ListenerQueue, Reaction
 
 __all__ = [
     "OPERATION_MOVES",
@@ -47,11 +46,13 @@ class Host(Protocol):
     """What an operation needs of the connection it runs on (a ``Connection`` is one)."""
 
     #: Decodes a result its buffer queued as text.
-    decode_result: Callable[[int, str], ExecutionResult] | None
+    decode_result: Decode | None
     #: Told that a result queued as text was malformed.
     on_malformed: Callable[[TransportProtocolError], None] | None
-    #: Told that its buffer reached its limit.
-    on_full: Callable[[ListenerQueue], None] | None
+
+    @property
+    def reactions(self) -> Mapping[Overflow, tuple[Reaction | None, Reaction | None]]:
+        """For each policy, what its buffer calls at its high-water mark and back at its low one."""
 
     async def stop_operation(self, op_id: int) -> None:
         """Tell the server the client stopped listening to ``op_id``."""
@@ -122,9 +123,11 @@ class Operation:
         state: Where it is (see :class:`OperationState`).
         buffer: Its results, waiting for its consumer.
         connection: The connection it runs on (``None`` between connections).
+        overflow: What its buffer's reader does when the buffer reaches
+            ``max_queued_results`` (its high-water mark).
     """
 
-    __slots__ = ("buffer", "connection", "id", "kind", "payload", "state")
+    __slots__ = ("buffer", "connection", "id", "kind", "overflow", "payload", "state")
 
     def __init__(
         self,
@@ -133,11 +136,13 @@ class Operation:
         buffer: ListenerQueue,
         *,
         payload: Mapping[str, Any] | None,
+        overflow: Overflow = Overflow.FAIL,
     ) -> None:
         self.id = op_id
         self.kind = kind
         self.buffer = buffer
         self.payload = payload
+        self.overflow = overflow
         self.state = OperationState.STARTING
         self.connection: Host | None = None
 
@@ -185,11 +190,13 @@ class Operations:
     among the running operations, whichever connection each runs on.
     """
 
-    __slots__ = ("_running", "listeners", "next_id")
+    __slots__ = ("_load", "_running", "listeners", "next_id")
 
     def __init__(self) -> None:
         #: The running operations by id: what the receive loop reads on its hot path.
         self._running: dict[int, Operation] = {}
+        # How many operations each connection holds, until their consumers leave.
+        self._load: dict[Host, int] = {}
         #: The id the next operation gets.
         self.next_id = 1
         #: The buffers by id (gql's ``listeners``).
@@ -208,9 +215,14 @@ class Operations:
         """The operations running on ``connection``."""
         return [op for op in self._running.values() if op.connection is connection]
 
+    def load(self, connection: Host) -> int:
+        """How many operations ``connection`` holds: placed there, their consumers still in."""
+        return self._load.get(connection, 0)
+
     def reset(self) -> None:
         """Start afresh for a new ``connect()``: no operation, ids from 1."""
         self._running.clear()
+        self._load.clear()
         self.next_id = 1
 
     # ----------------------------------------------------------- one operation
@@ -238,17 +250,9 @@ class Operations:
         """
         op_id = self.next_id
         self.next_id = op_id + 1
-        buffer = ListenerQueue(
-            op_id,
-            stop_on_leave,
-            connection.decode_result,
-            connection.on_malformed,
-            limit=limit,
-            overflow=overflow,
-            on_full=connection.on_full,
-        )
-        operation = Operation(op_id, kind, buffer, payload=payload)
-        operation.connection = connection
+        buffer = ListenerQueue(op_id, stop_on_leave, high=limit)
+        operation = Operation(op_id, kind, buffer, payload=payload, overflow=overflow)
+        self._attach(operation, connection)
         self._running[op_id] = operation
         return operation
 
@@ -275,13 +279,14 @@ class Operations:
             stop_on = operation.connection
         if self._running.get(operation.id) is operation:
             del self._running[operation.id]
+        connection = operation.connection
+        if connection is not None:
+            self._unload(connection)
         # Every state may be left (OPERATION_MOVES); written out, as it runs
         # once per operation.
         operation.state = _LEFT
-        if buffer.on_end is not None:
-            buffer.ended()
-        if buffer.full:
-            buffer.relieve()
+        if buffer.on_end is not None or buffer.paused:
+            buffer.left()
         return stop_on
 
     # --------------------------------------------------- what a connection does
@@ -314,9 +319,27 @@ class Operations:
             for operation in self._running.values()
             if operation.connection is connection and not operation.ended
         ]
-        await wait_until_ended(buffers, or_until)
+        if not buffers or or_until.done():
+            return
+        all_ended = asyncio.get_running_loop().create_future()
+        left = len(buffers)
 
-    def lost(self, connection: Host, error: Exception) -> int:
+        def one_ended() -> None:
+            nonlocal left
+            left -= 1
+            if not left and not all_ended.done():
+                all_ended.set_result(None)
+
+        for buffer in buffers:
+            buffer.on_end = one_ended
+        try:
+            await asyncio.wait([all_ended, or_until], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            all_ended.cancel()
+            for buffer in buffers:
+                buffer.on_end = None
+
+    def lost(self, connection: Host, error: Exception) -> list[Operation]:
         """``connection`` was lost and will be replaced: sort out its operations.
 
         Each execute fails with :class:`ConnectionInterrupted` (``error`` as
@@ -324,17 +347,20 @@ class Operations:
         being consumed waits to be started again on the next connection.
 
         Returns:
-            How many operations wait to be started again.
+            The operations that wait to be started again, by id.
         """
         code, reason = close_details(error)
-        moving = 0
+        moving = []
+        self._load.pop(connection, None)
         for operation in self._running.values():
-            if operation.connection is not connection or operation.ended:
+            if operation.connection is not connection:
                 continue
             operation.connection = None
+            if operation.ended:
+                continue
             if operation.kind is OperationKind.SUBSCRIPTION and operation.payload is not None:
                 self._move(operation, OperationState.MOVING)
-                moving += 1
+                moving.append(operation)
                 continue
             interrupted = ConnectionInterrupted(
                 f"the connection was lost while operation {operation.id} waited for its "
@@ -343,20 +369,8 @@ class Operations:
                 reason=reason,
             )
             interrupted.__cause__ = error
-            operation.buffer.set_exception_nowait(interrupted)
+            operation.buffer.fail(interrupted)
         return moving
-
-    def moving(self) -> list[Operation]:
-        """The operations waiting for a connection to be started again on, by id.
-
-        A snapshot: one may be left, or placed by another carry-over, by the
-        time it is reached; :meth:`place` says so.
-        """
-        return [
-            operation
-            for operation in self._running.values()
-            if operation.state is OperationState.MOVING and not operation.ended
-        ]
 
     def place(self, operation: Operation, connection: Host) -> bool:
         """Start ``operation`` again on ``connection``: its buffer follows it there.
@@ -369,10 +383,7 @@ class Operations:
         if operation.state is not OperationState.MOVING or operation.ended:
             return False
         self._move(operation, OperationState.RUNNING)
-        operation.connection = connection
-        operation.buffer.rebind(
-            connection.decode_result, connection.on_malformed, connection.on_full
-        )
+        self._attach(operation, connection)
         return True
 
     def end_all(self, error: Exception, *, complete_subscriptions: bool) -> None:
@@ -388,9 +399,44 @@ class Operations:
         if complete_subscriptions:
             for operation in running:
                 if operation.kind is OperationKind.SUBSCRIPTION:
-                    operation.buffer.put_complete()
+                    operation.buffer.feed(COMPLETE)
         for operation in running:
-            operation.buffer.set_exception_nowait(error)
+            operation.buffer.fail(error)
+
+    def stats(self) -> list[QueueStats]:
+        """Count each running operation's buffer now, by id."""
+        return [
+            QueueStats(
+                query_id=operation.id,
+                queued=len(operation.buffer),
+                dropped=operation.buffer.dropped,
+                limit=None if operation.buffer.high == NO_LIMIT else operation.buffer.high,
+                on_queue_full=operation.overflow,
+            )
+            for operation in self._running.values()
+        ]
+
+    def _unload(self, connection: Host) -> None:
+        load = self._load
+        left = load.get(connection, 0) - 1
+        if left > 0:
+            load[connection] = left
+        else:
+            load.pop(connection, None)
+
+    def _attach(self, operation: Operation, connection: Host) -> None:
+        # The operation runs on connection from now on: its buffer takes that
+        # connection's decoder and its reactions to the operation's policy.
+        operation.connection = connection
+        load = self._load
+        load[connection] = load.get(connection, 0) + 1
+        pause, resume = connection.reactions[operation.overflow]
+        operation.buffer.attach(
+            connection.decode_result,
+            pause=pause,
+            resume=resume,
+            on_malformed=connection.on_malformed,
+        )
 
     @staticmethod
     def _move(operation: Operation, to: OperationState) -> None:

@@ -112,6 +112,13 @@ class TransportOptions:
             ``"fail"`` (the default), ``"keep_newest"`` or ``"backpressure"``
             (:class:`~gql_aiohttp_websockets.Overflow`).  Also a keyword of
             :meth:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport.subscribe`.
+        max_operations_per_connection: The most operations one connection
+            carries at once, for servers that cap them (Strawberry: 100 by
+            default).  An operation that finds every open connection at the
+            cap opens another one (same options; a callable ``init_payload``
+            is called again) and runs there; an extra connection closes once
+            its last operation ends.  ``None`` (the default): one connection.
+            See :doc:`/server-limits`.
     """
 
     #: The legacy subprotocol's name (Apollo subscriptions-transport-ws).
@@ -154,6 +161,7 @@ class TransportOptions:
         on_event: EventCallback | None = None,
         max_queued_results: int | None = DEFAULT_MAX_QUEUED_RESULTS,
         on_queue_full: Overflow | str = Overflow.FAIL,
+        max_operations_per_connection: int | None = None,
     ) -> None:
         offered = (
             (self.GRAPHQLWS_SUBPROTOCOL, self.APOLLO_SUBPROTOCOL)
@@ -210,6 +218,13 @@ class TransportOptions:
         queue_limit(max_queued_results)
         self.max_queued_results = max_queued_results
         self.on_queue_full: Overflow = overflow_policy(on_queue_full)
+        if max_operations_per_connection is not None and max_operations_per_connection < 1:
+            raise ValueError(
+                "max_operations_per_connection must be None or at least 1, "
+                f"got {max_operations_per_connection}"
+            )
+        #: Read at each connect.
+        self.max_operations_per_connection = max_operations_per_connection
 
         self._user_session = session
         self.__post_init__()

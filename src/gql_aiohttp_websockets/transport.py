@@ -22,9 +22,6 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import aiohttp
 from gql.transport.async_transport import AsyncTransport
-from gql.transport.exceptions import (
-    TransportProtocolError,
-)
 from graphql import ExecutionResult
 
 from .connection import Connection
@@ -107,7 +104,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
                 ):
                     dropped = sum(stats.dropped for stats in transport.queue_stats())
         """
-        return [queue.stats() for queue in self.listeners.values()]
+        return self._operations.stats()
 
     @property
     def next_query_id(self) -> int:
@@ -291,30 +288,16 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             del payload
             await self._send_start(operation, connection, frame)
             del frame
-            # The connection's one bound method: nothing allocated per
-            # operation.  The connection itself is not kept: after a
-            # reconnect, a running subscription must not hold the lost one.
-            decode = connection.decode_result
+            # The connection is not kept: after a reconnect, a running
+            # subscription must not hold the lost one.
             del connection
-            assert decode is not None
             while True:
-                ready = buffer.take_ready()
+                ready = buffer.take()
                 if not ready:
-                    await buffer.waiter()
-                    # Another connection's, after a reconnect.
-                    decode = buffer.decoder or decode
+                    await buffer.wait()
                     continue
-                while ready:
-                    item = ready.pop()
-                    if type(item) is str:
-                        # Rebound, so that the text is let go of while the
-                        # consumer holds the result.
-                        try:
-                            item = decode(op_id, item)
-                        except TransportProtocolError as exc:
-                            buffer.malformed(exc)
-                            raise
-                    elif item is COMPLETE:
+                for item in ready:
+                    if item is COMPLETE:
                         return
                     yield item  # type: ignore[misc]
         except (asyncio.CancelledError, GeneratorExit):
@@ -324,6 +307,8 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             raise
         finally:
             self._operations.leave(operation)
+            if manager.spreads:
+                manager.release(operation.connection)
 
     async def _send_stop(self, connection: Host, op_id: int) -> None:
         # Not once the transport is closing or between connections: no
@@ -376,6 +361,8 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             return await operation.buffer.first()
         finally:
             self._operations.leave(operation)
+            if manager.spreads:
+                manager.release(operation.connection)
 
     async def _send_start(self, operation: Operation, connection: Connection, frame: str) -> None:
         try:

@@ -276,6 +276,7 @@ OUR_DEFAULTS: dict[str, Any] = {
     "on_event": None,
     "max_queued_results": 10_000,
     "on_queue_full": Overflow.FAIL,
+    "max_operations_per_connection": None,
 }
 
 

@@ -73,6 +73,9 @@ class GraphQLWebsocketServer(LoopbackWebsocketServer):
         path: The URL path.
         ssl: A server TLS context; the URL then starts with ``wss://``.
         response_headers: Extra headers for the upgrade response.
+        max_operations_per_connection: The most operations one connection may
+            run at once; one more gets ``error`` "Subscription limit reached"
+            for that operation, as from Strawberry (``None``: no cap).
 
     Raises:
         ValueError: A name in ``subprotocols`` is not one this server speaks.
@@ -91,6 +94,7 @@ class GraphQLWebsocketServer(LoopbackWebsocketServer):
         path: str = "/graphql",
         ssl: ssl_module.SSLContext | None = None,
         response_headers: Mapping[str, str] | None = None,
+        max_operations_per_connection: int | None = None,
     ) -> None:
         super().__init__(
             subprotocols=subprotocols, path=path, ssl=ssl, response_headers=response_headers
@@ -105,6 +109,7 @@ class GraphQLWebsocketServer(LoopbackWebsocketServer):
             keep_alive_interval=keep_alive_interval,
             ping_interval=ping_interval,
             connection_init_timeout=connection_init_timeout,
+            max_operations_per_connection=max_operations_per_connection,
         )
 
     async def _serve(self, wire: ServerWire) -> None:

@@ -114,6 +114,8 @@ class LegacySession(Session):
             return True
         if self.stop_operation(op_id):
             await self.send_complete(op_id)
+        if await self.refused_at_cap(op_id):
+            return True
         self.start_operation(op_id, request)
         return True
 

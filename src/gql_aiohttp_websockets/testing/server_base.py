@@ -256,6 +256,15 @@ class LoopbackWebsocketServer:
         for wire in list(self._live):
             wire.drop()
 
+    def drop_connection(self, record: ConnectionRecord) -> None:
+        """Cut the one TCP connection ``record`` is about, without a close frame.
+
+        The others are left alone; a connection that already ended is ignored.
+        """
+        for wire in list(self._live):
+            if wire.record is record:
+                wire.drop()
+
     async def _serve(self, wire: ServerWire) -> None:
         """Own one accepted websocket until the connection has ended."""
         raise NotImplementedError

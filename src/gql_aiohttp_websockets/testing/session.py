@@ -38,6 +38,10 @@ OnConnect = Callable[[Any], object]
 DEFAULT_CONTEXT: object = object()
 
 
+#: What a server capping the operations of a connection says to one more (Strawberry's words).
+LIMIT_REACHED = "Subscription limit reached"
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """How a `GraphQLWebsocketServer` treats each connection.
@@ -52,6 +56,9 @@ class ServerSettings:
             (``None``: off).
         connection_init_timeout: Seconds a graphql-transport-ws client has to
             send ``connection_init`` before a 4408 close (``None``: forever).
+        max_operations_per_connection: The most operations one connection may
+            run at once (``None``: no cap); one more is refused as Strawberry
+            refuses it (see `Session.refused_at_cap`).
     """
 
     schema: GraphQLSchema
@@ -60,6 +67,7 @@ class ServerSettings:
     keep_alive_interval: float | None = None
     ping_interval: float | None = None
     connection_init_timeout: float | None = None
+    max_operations_per_connection: int | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,19 @@ class Session:
     def is_active(self, op_id: Hashable) -> bool:
         """Whether an operation with this id is running."""
         return op_id in self._operations
+
+    async def refused_at_cap(self, op_id: Hashable) -> bool:
+        """Refuse an operation past ``max_operations_per_connection``; say whether it was.
+
+        As Strawberry does (its ``max_subscriptions_per_connection``, 100 by
+        default since 0.312.3): an ``error`` for that operation with the
+        message ``Subscription limit reached``; the connection goes on.
+        """
+        cap = self.settings.max_operations_per_connection
+        if cap is None or len(self._operations) < cap:
+            return False
+        await self.send_rejected(op_id, [{"message": LIMIT_REACHED}])
+        return True
 
     def start_operation(self, op_id: Hashable, request: OperationRequest) -> None:
         """Run an operation in its own task, under ``op_id``."""

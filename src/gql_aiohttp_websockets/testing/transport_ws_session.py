@@ -128,6 +128,8 @@ class TransportWsSession(Session):
         if self.is_active(op_id):
             await self.wire.close(4409, f"Subscriber for {op_id} already exists")
             return False
+        if await self.refused_at_cap(op_id):
+            return True
         self.start_operation(op_id, request)
         return True
 
