@@ -202,25 +202,6 @@ def test_a_moving_subscription_is_placed_on_the_new_connection_with_its_buffer()
     assert operations.leave(moving) is new, "its stop goes where it runs now"
 
 
-class OtherHost(Host):
-    """A connection of another subprotocol: it decodes differently."""
-
-    def decode(self, op_id: int, text: str) -> ExecutionResult:
-        return ExecutionResult({"other": text})
-
-
-def test_text_queued_before_a_move_to_another_subprotocol_is_decoded_by_its_own() -> None:
-    operations, lost, new = Operations(), Host("lost"), OtherHost("new")
-    moving = subscription(operations, lost)
-    operations.started(moving)
-    moving.buffer.feed("before")
-    operations.lost(lost, TransportConnectionClosed("lost"))
-    operations.place(moving, new)
-    moving.buffer.feed("after")
-    assert take_one(moving.buffer).data == {"from": "lost", "text": "before"}  # type: ignore[union-attr]
-    assert take_one(moving.buffer).data == {"other": "after"}  # type: ignore[union-attr]
-
-
 def test_stats_count_each_running_operation() -> None:
     operations, host = Operations(), Host("a")
     sub = operations.register(

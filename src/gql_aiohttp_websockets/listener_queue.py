@@ -138,6 +138,9 @@ class ListenerQueue:
     ) -> None:
         """Take the reader of a (new) connection: how it decodes and reacts.
 
+        What waits stays as it is: the payload of a result is the same text in
+        both subprotocols, so the new connection's decoder takes it as well.
+
         Args:
             decode: Turns a result queued as text into the result.
             pause: Called with the buffer when a result arrives at the
@@ -150,9 +153,6 @@ class ListenerQueue:
             on_malformed: Told the error of ``decode`` for a malformed
                 frame, before the consumer gets it in the result's place.
         """
-        if self._items and _function(decode) is not _function(self._decode):
-            # What came from the previous connection is its subprotocol's text.
-            self._decode_waiting()
         self._decode = decode
         self._pause = pause
         self._resume = resume
@@ -350,22 +350,6 @@ class ListenerQueue:
         if self._on_malformed is not None:
             self._on_malformed(error)
 
-    def _decode_waiting(self) -> None:
-        # Decode the text waiting with the decoder it came with, now.
-        decode = self._decode
-        items = self._items
-        for index in range(self._head, len(items)):
-            item = items[index]
-            if type(item) is str and decode is not None:
-                try:
-                    items[index] = decode(self.query_id, item)
-                except TransportProtocolError as exc:
-                    del items[index:]
-                    self.send_stop = False
-                    self._exception = exc
-                    self._close()
-                    return
-
     # ------------------------------------------------------ for execute()
 
     async def first(self) -> ExecutionResult:
@@ -424,8 +408,3 @@ class ListenerQueue:
     async def set_exception(self, exception: BaseException) -> None:
         """End the buffer with ``exception`` (gql-compatible coroutine)."""
         self.fail(exception)
-
-
-def _function(decode: Decode | None) -> object:
-    # Two handlers' decoders are the same when they are the same method.
-    return getattr(decode, "__func__", decode)

@@ -90,6 +90,10 @@ def _nothing() -> None:
     return None
 
 
+def _by_id(operation: Operation) -> int:
+    return operation.id
+
+
 class ConnectionManager:
     """Makes, replaces and ends the connections of one transport.
 
@@ -269,12 +273,15 @@ class ConnectionManager:
             self.session = options.lent_session or aiohttp.ClientSession(
                 **options.client_session_args
             )
+        # The transport's ping and pong events are the first connection's:
+        # another connection's pong must not answer its ping timer.
+        first = lane is self._primary
         connection = lane.made = Connection(
             self._options.connection_settings(),
             self.session,
             operations=self._operations,
-            ping_received=self.ping_received,
-            pong_received=self.pong_received,
+            ping_received=self.ping_received if first else asyncio.Event(),
+            pong_received=self.pong_received if first else asyncio.Event(),
             on_end=self._connection_ended,
             number=lane.number,
         )
@@ -337,15 +344,19 @@ class ConnectionManager:
 
     def _roomiest(self, cap: int) -> Connection | None:
         # The open connection with the most room; the first lane wins a tie.
-        load = self._operations.load
         best, room = None, 0
         for lane in self._lanes.values():
             connection = lane.connection
             if connection is not None:
-                free = cap - load(connection)
+                free = self._room(lane, cap)
                 if free > room:
                     best, room = connection, free
         return best
+
+    def _room(self, lane: Lane, cap: int) -> int:
+        # What is carried over to the lane is already its own.
+        assert lane.connection is not None
+        return cap - self._operations.load(lane.connection) - len(lane.moving)
 
     async def _another_lane(self) -> None:
         # Wait in line until there is room: enough lanes open at once for
@@ -360,8 +371,11 @@ class ConnectionManager:
             if not waiter.done():
                 self._room_waiters.remove(waiter)
             elif not waiter.cancelled() and waiter.exception() is None:
-                # Its caller takes the room before anything else runs.
+                # Its caller takes the room before anything else runs; then
+                # a lane opened for nobody may be left idle.
                 self._woken -= 1
+                if not self._woken:
+                    asyncio.get_running_loop().call_soon(self._close_idle_lanes)
 
     def _open_for_waiters(self) -> None:
         cap = self._cap
@@ -380,11 +394,10 @@ class ConnectionManager:
         cap, waiters = self._cap, self._room_waiters
         if cap is None or not waiters:
             return 0
-        load = self._operations.load
         room = -self._woken
         for lane in self._lanes.values():
             if lane.connection is not None:
-                room += cap - load(lane.connection)
+                room += self._room(lane, cap)
         handed = 0
         while waiters and handed < room:
             waiter = waiters.popleft()
@@ -413,7 +426,9 @@ class ConnectionManager:
         self._gaps.discard(opening)
         waiters = self._room_waiters
         failure: BaseException | None = (
-            TransportClosed(_CLOSED_BY_USER) if opening.cancelled() else opening.exception()
+            self.close_exception or TransportClosed(_CLOSED_BY_USER)
+            if opening.cancelled()
+            else opening.exception()
         )
         if failure is not None:
             # Those in line it was opened for get the error (everyone, once
@@ -450,6 +465,11 @@ class ConnectionManager:
         ):
             return
         self._close_idle(lane)
+
+    def _close_idle_lanes(self) -> None:
+        for lane in list(self._lanes.values()):
+            if lane.connection is not None:
+                self.release(lane.connection)
 
     def _close_idle(self, lane: Lane) -> None:
         connection = lane.connection
@@ -509,7 +529,12 @@ class ConnectionManager:
 
     def _bridge(self, lane: Lane, lost: Connection, error: Exception, delay: float) -> None:
         # The lane's operations wait for its next connection; the others go on.
-        lane.moving.extend(self._operations.lost(lost, error))
+        lost_ones = self._operations.lost(lost, error)
+        if lane.moving:
+            # Some were not sent again before this loss: all go in id order.
+            lane.moving = deque(sorted([*lane.moving, *lost_ones], key=_by_id))
+        else:
+            lane.moving.extend(lost_ones)
         gap = lane.gap = asyncio.ensure_future(self._replace(lane, lost, error, delay))
         self._gaps.add(gap)
         gap.add_done_callback(functools.partial(self._gap_ended, lane))

@@ -50,6 +50,9 @@ __all__ = [
     "InitPayloadFactory",
 ]
 
+# While the first connection is replaced, the others still run operations.
+_STOPPABLE = frozenset({State.OPEN, State.RECONNECTING})
+
 log = logging.getLogger("gql_aiohttp_websockets.transport")
 
 
@@ -311,9 +314,9 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
                 manager.release(operation.connection)
 
     async def _send_stop(self, connection: Host, op_id: int) -> None:
-        # Not once the transport is closing or between connections: no
-        # server is left to tell.
-        if self.state is not State.OPEN:
+        # Not once the transport is closing: no server is left to tell.  (An
+        # operation whose connection was lost has none to be stopped on.)
+        if self.state not in _STOPPABLE:
             return
         try:
             await connection.stop_operation(op_id)

@@ -21,21 +21,36 @@ from gql_aiohttp_websockets import (
     Closed,
     Connected,
     Disconnected,
+    HeartbeatTimeoutError,
     Resubscribed,
     Retrying,
+    RetryPolicy,
     TransportConnectionClosed,
     UpgradeRefusedError,
 )
+from gql_aiohttp_websockets.connection import Connection
 from gql_aiohttp_websockets.lifecycle import State
+from gql_aiohttp_websockets.manager import ConnectionManager, Lane
 from gql_aiohttp_websockets.testing import GraphQLWebsocketServer, example_schema
 from gql_aiohttp_websockets.testing.records import ConnectionRecord
 from gql_aiohttp_websockets.testing.session import LIMIT_REACHED
+from gql_aiohttp_websockets.testing.transport_ws_session import TransportWsSession
 from tests.helpers import doc, within
 from tests.transport.conftest import MakeTransport
 from tests.transport.test_reconnect import QUICK, Events, runs
 
 TICKS = doc("subscription { ticks(count: 100000, delay_ms: 100) }")
 HELLO = doc("{ hello }")
+STOP_TYPE = {"graphql-transport-ws": "complete", "graphql-ws": "stop"}
+
+
+@pytest.fixture
+async def capped_at_2(subprotocol: str) -> AsyncIterator[GraphQLWebsocketServer]:
+    """The package's server, speaking ``subprotocol``, with 2 operations per connection."""
+    async with GraphQLWebsocketServer(
+        example_schema(), subprotocols=(subprotocol,), max_operations_per_connection=2
+    ) as running:
+        yield running
 
 
 @pytest.fixture
@@ -320,6 +335,158 @@ async def test_log_lines_say_which_connection(
     assert any(">>> connection_init" in message for message in second)
     assert any("<<< " in message for message in second)
     assert not any(message.startswith("connection 1: ") for message in messages)
+
+
+# Found in review: each once failed.
+
+
+async def test_each_connection_answers_its_own_pings(
+    make_transport: MakeTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pong of connection 2 must not count for connection 1's ping.
+    silent: set[ConnectionRecord] = set()
+    dispatch = TransportWsSession._dispatch
+
+    async def deaf_to_pings(self: TransportWsSession, message: dict[str, Any]) -> bool:
+        if message.get("type") == "ping" and self.wire.record in silent:
+            return True
+        return await dispatch(self, message)
+
+    monkeypatch.setattr(TransportWsSession, "_dispatch", deaf_to_pings)
+    async with GraphQLWebsocketServer(
+        example_schema(), subprotocols=("graphql-transport-ws",), max_operations_per_connection=1
+    ) as server:
+        transport = make_transport(
+            server.url, max_operations_per_connection=1, ping_interval=0.2, pong_timeout=0.3
+        )
+        await within(transport.connect())
+        subscriptions = Subscriptions(transport, 2)
+        await subscriptions.each_received(1)
+        silent.add(server.connections[0])
+        await subscriptions.wait_until(lambda: all(subscriptions.ended))
+        assert isinstance(subscriptions.errors[0], HeartbeatTimeoutError)
+
+
+async def test_an_operation_started_during_a_carry_over_leaves_room_for_it(
+    capped_at_2: GraphQLWebsocketServer,
+    make_transport: MakeTransport,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events = Events()
+    transport = make_transport(
+        capped_at_2.url, max_operations_per_connection=2, reconnect=QUICK, on_event=events
+    )
+    await within(transport.connect())
+    subscriptions = Subscriptions(transport, 2)
+    await subscriptions.each_received(1)
+    subscriptions.more(2)
+    await subscriptions.each_received(1)
+    second = capped_at_2.connections[1]
+    lost = transport._manager.lanes()[1].connection
+    send = Connection.send
+    started_meanwhile: list[int] = []
+
+    async def slow_send(self: Connection, frame: str, *, secret: bool = False) -> None:
+        # The first start of the carry-over yields, as a send on a full
+        # socket does, while another subscription is started.
+        if self is not lost and not started_meanwhile and self.settings is not None:
+            lane = transport._manager.lanes()[-1]
+            if lane.number == 2 and lane.connection is self:
+                started_meanwhile.append(1)
+                subscriptions.more(1)
+                for _ in range(20):
+                    await asyncio.sleep(0)
+        await send(self, frame, secret=secret)
+
+    monkeypatch.setattr(Connection, "send", slow_send)
+    capped_at_2.drop_connection(second)
+    await events.wait_for(Resubscribed)
+    await subscriptions.each_received(2)
+    assert started_meanwhile
+    assert subscriptions.errors == [None] * 5
+    assert all(refusals(record) == [] for record in capped_at_2.connections)
+    await subscriptions.stop()
+
+
+async def test_a_stop_goes_to_a_healthy_connection_while_the_first_is_replaced(
+    capped_at_2: GraphQLWebsocketServer, make_transport: MakeTransport, subprotocol: str
+) -> None:
+    events = Events()
+    slow = RetryPolicy(attempts=5, wait=lambda attempt: 0.5)
+    transport = make_transport(
+        capped_at_2.url, max_operations_per_connection=2, reconnect=slow, on_event=events
+    )
+    await within(transport.connect())
+    subscriptions = Subscriptions(transport, 2)
+    await subscriptions.each_received(1)
+    subscriptions.more(2)
+    await subscriptions.each_received(1)
+    first, second = capped_at_2.connections
+    capped_at_2.drop_connection(first)
+    await events.wait_for(Retrying)
+    assert transport.state is State.RECONNECTING
+    await subscriptions.leave(range(3, 4))
+    await second.wait_for_type(STOP_TYPE[subprotocol])
+    subscriptions.more(1)
+    await subscriptions.each_received(1, among=range(4, 5))
+    assert subscriptions.errors[4] is None
+    assert all(refusals(record) == [] for record in capped_at_2.connections)
+    await subscriptions.stop()
+
+
+async def test_a_connection_opened_for_nobody_is_closed(
+    capped: GraphQLWebsocketServer,
+    make_transport: MakeTransport,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two connections are opened for two waiters, one of which is then
+    # served by room on the first: both openings end in the same turn.
+    both_opened = asyncio.Event()
+    gate = asyncio.Event()
+    opened: list[int] = []
+    attempts = ConnectionManager._attempts
+
+    async def held_attempts(
+        self: ConnectionManager, lane: Lane, attempt: int, delay: float, error: Exception | None
+    ) -> tuple[Connection, int]:
+        made = await attempts(self, lane, attempt, delay, error)
+        if lane.number != 1:
+            opened.append(lane.number)
+            if len(opened) == 2:
+                both_opened.set()
+            await gate.wait()
+        return made
+
+    monkeypatch.setattr(ConnectionManager, "_attempts", held_attempts)
+    transport = make_transport(capped.url, max_operations_per_connection=1)
+    await within(transport.connect())
+    subscriptions = Subscriptions(transport, 1)
+    await subscriptions.each_received(1)
+    subscriptions.more(2)
+    await within(both_opened.wait())
+    await subscriptions.leave(range(1))
+    gate.set()
+    await subscriptions.each_received(1, among=range(1, 3))
+    # One of the two extra connections serves nobody, and closes.
+    (idle,) = [record for record in capped.connections[1:] if not record.started_operations]
+    assert await idle.wait_closed() == 1000
+    assert len(live(capped)) == 2
+    await subscriptions.stop()
+
+
+async def test_waiting_for_room_when_the_first_connection_is_lost_gets_its_error(
+    capped: GraphQLWebsocketServer, make_transport: MakeTransport
+) -> None:
+    transport = make_transport(capped.url, max_operations_per_connection=1)
+    await within(transport.connect())
+    subscriptions = Subscriptions(transport, 1)
+    await subscriptions.each_received(1)
+    waiting = [asyncio.ensure_future(transport.execute(HELLO)) for _ in range(3)]
+    await asyncio.sleep(0)  # let each call reach the line
+    capped.drop_connection(capped.connections[0])
+    results = await within(asyncio.gather(*waiting, return_exceptions=True))
+    assert all(isinstance(result, TransportConnectionClosed) for result in results), results
+    await subscriptions.stop()
 
 
 def test_the_option_is_checked() -> None:
