@@ -76,6 +76,7 @@ class GraphQLWebsocketServer(LoopbackWebsocketServer):
         max_operations_per_connection: The most operations one connection may
             run at once; one more gets ``error`` "Subscription limit reached"
             for that operation, as from Strawberry (``None``: no cap).
+        port: The TCP port to listen on; 0 (the default) picks a free one.
 
     Raises:
         ValueError: A name in ``subprotocols`` is not one this server speaks.
@@ -95,9 +96,14 @@ class GraphQLWebsocketServer(LoopbackWebsocketServer):
         ssl: ssl_module.SSLContext | None = None,
         response_headers: Mapping[str, str] | None = None,
         max_operations_per_connection: int | None = None,
+        port: int = 0,
     ) -> None:
         super().__init__(
-            subprotocols=subprotocols, path=path, ssl=ssl, response_headers=response_headers
+            subprotocols=subprotocols,
+            path=path,
+            ssl=ssl,
+            response_headers=response_headers,
+            port=port,
         )
         unknown = [name for name in self.subprotocols if name not in _SESSIONS]
         if unknown:

@@ -77,8 +77,10 @@ class LoopbackWebsocketServer:
         path: str = "/graphql",
         ssl: ssl_module.SSLContext | None = None,
         response_headers: Mapping[str, str] | None = None,
+        port: int = 0,
     ) -> None:
         self.subprotocols: tuple[str, ...] = tuple(subprotocols)
+        self._wanted_port = port
         self.path = path
         self.connections: list[ConnectionRecord] = []
         self.handler_errors: list[BaseException] = []
@@ -111,7 +113,7 @@ class LoopbackWebsocketServer:
         return f"{scheme}://{_HOST}:{self.port}{self.path}"
 
     async def start(self: _ServerT) -> _ServerT:
-        """Start listening on a free port of 127.0.0.1.
+        """Start listening on 127.0.0.1: on a free port, or on the one given to the constructor.
 
         Returns:
             The server itself, so ``server = await Server(...).start()`` works.
@@ -126,7 +128,7 @@ class LoopbackWebsocketServer:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=scaled_timeout(2.0))
         await runner.setup()
         self._runner = runner
-        site = web.TCPSite(runner, _HOST, 0, ssl_context=self._ssl)
+        site = web.TCPSite(runner, _HOST, self._wanted_port, ssl_context=self._ssl)
         try:
             await site.start()
         except BaseException:
