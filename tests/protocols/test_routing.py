@@ -154,6 +154,22 @@ def test_the_usual_layouts_are_routed(make: Any, handler_class: type[ProtocolHan
 
 
 @pytest.mark.parametrize("handler_class", HANDLERS)
+def test_a_frame_cut_short_is_not_routed_and_its_error_quotes_it(
+    handler_class: type[ProtocolHandler],
+) -> None:
+    handler = started(stdlib_handler, handler_class, op_id=1)
+    kind = handler.result_type
+    for text in [
+        f'{{"id": "1", "type": "{kind}", "payload": [',
+        f'{{"id":"1","type":"{kind}","payload":{{"data":1  ',
+    ]:
+        assert handler.route(text) is None, text
+        with pytest.raises(TransportProtocolError) as raised:
+            handler.receive(text)
+        assert text.strip() in str(raised.value)
+
+
+@pytest.mark.parametrize("handler_class", HANDLERS)
 def test_only_results_of_issued_ids_are_routed(handler_class: type[ProtocolHandler]) -> None:
     handler = started(stdlib_handler, handler_class, op_id=7)
     kind = handler.result_type

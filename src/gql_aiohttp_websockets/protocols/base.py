@@ -238,7 +238,10 @@ class ProtocolHandler(ABC):
         if text.endswith("}"):
             return op_id, text[start:-1]
         body = text.rstrip(_JSON_SPACE)
-        return op_id, text[start : len(body) - 1 if body.endswith("}") else len(text)]
+        if not body.endswith("}"):
+            # Cut short: receive() names the problem, quoting the frame as it came.
+            return None
+        return op_id, text[start : len(body) - 1]
 
     def routed_result(self, op_id: int, payload_text: str) -> ExecutionResult:
         """Decode a payload :meth:`route` split off.
