@@ -12,7 +12,10 @@ AIOHTTPWebsocketsTransport test suites against ours (see conformance/run.py).
 from __future__ import annotations
 
 import os
+import select
 import shutil
+import signal
+import subprocess
 from pathlib import Path
 
 import nox
@@ -198,6 +201,69 @@ def fuzz(session: nox.Session) -> None:
         *(session.posargs or ["tests/protocols"]),
         env={"HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE") or "deep"},
     )
+
+
+@nox.session
+def package(session: nox.Session) -> None:
+    """Build the sdist and wheel, check them, and try the wheel as a user gets it.
+
+    The wheel goes into a fresh virtual environment of its own (no editable
+    install, no source tree on the path); from there it runs the demo,
+    ``gql-ws --help``, the example server with one ``gql-ws`` query against
+    it, and the pytest plugin's example suite.
+    """
+    session.install("build", "twine")
+    work = Path(session.create_tmp()) / "package"
+    shutil.rmtree(work, ignore_errors=True)
+    dist = work / "dist"
+    session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))
+    session.run("python", "-m", "twine", "check", "--strict", *map(str, sorted(dist.iterdir())))
+    (wheel,) = dist.glob("*.whl")
+    venv = work / "venv"
+    session.run("python", "-m", "venv", str(venv))
+    python, gql_ws = str(venv / "bin" / "python"), str(venv / "bin" / "gql-ws")
+    session.run(python, "-m", "pip", "install", "--quiet", f"{wheel}[pytest]", GQL_4, external=True)
+    # Run from the repository root: with the src/ layout nothing there shadows the install.
+    where = session.run(
+        python,
+        "-c",
+        "import gql_aiohttp_websockets as p; print(p.__file__)",
+        silent=True,
+        external=True,
+    )
+    if where is None or str(venv) not in str(where):
+        session.error(f"the package was not imported from the wheel's install: {where}")
+    session.run(python, "examples/demo.py", external=True)
+    session.run(gql_ws, "--help", silent=True, external=True)
+    _query_the_example_server(session, python, gql_ws)
+    session.run(python, "-m", "pytest", "-p", "no:cacheprovider", "examples/testing", external=True)
+
+
+def _query_the_example_server(session: nox.Session, python: str, gql_ws: str) -> None:
+    """Start ``python -m gql_aiohttp_websockets.testing`` and run one query against it."""
+    server = subprocess.Popen(
+        [python, "-m", "gql_aiohttp_websockets.testing", "--port", "0", "--max-seconds", "120"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert server.stdout is not None
+        ready, _, _ = select.select([server.stdout], [], [], 30)
+        line = server.stdout.readline() if ready else ""
+        if not line.startswith("serving "):
+            session.error(f"the example server did not start: {line!r}")
+        url = line.split()[1]
+        session.run(gql_ws, url, "-q", '{ hello(name: "package") }', external=True)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
 
 
 @nox.session
