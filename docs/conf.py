@@ -66,7 +66,8 @@ autodoc_default_options = {"show-inheritance": True}
 autoclass_content = "class"
 python_use_unqualified_type_names = True
 
-html_theme = "alabaster"
+# furo: maintained, readable on a phone, light and dark (websockets uses it too).
+html_theme = "furo"
 html_title = "gql-aiohttp-websockets"
 # The pictures of architecture.rst, drawn from docs/diagrams/*.dot with Graphviz and
 # checked in, so that building the docs does not need it.
