@@ -28,6 +28,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from charts import write_charts
 from clients import CLIENT_NAMES
 from machine import describe_machine, format_machine
 from payloads import SUBPROTOCOL, SUBPROTOCOLS
@@ -73,6 +74,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small counts, 1 repeat (< 1 min)")
     parser.add_argument("--repeats", type=int, default=None, help="default: 10, or 1 with --quick")
     parser.add_argument("--json", type=Path, default=None, help="where to write all samples")
+    parser.add_argument(
+        "--charts",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also draw the medians as SVG charts into DIR (charts.py)",
+    )
     parser.add_argument("--workloads", nargs="+", metavar="NAME", help="subset of workloads")
     parser.add_argument("--clients", nargs="+", metavar="NAME", help="subset of clients")
     parser.add_argument(
@@ -323,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     print(f"samples written to {path}")
+    if args.charts is not None:
+        for chart_path in write_charts(document, args.charts):
+            print(f"chart written to {chart_path}")
     return 130 if interrupted else (1 if failures else 0)
 
 
