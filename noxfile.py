@@ -209,8 +209,8 @@ def package(session: nox.Session) -> None:
 
     The wheel goes into a fresh virtual environment of its own (no editable
     install, no source tree on the path); from there it runs the demo,
-    ``gql-ws --help``, the example server with one ``gql-ws`` query against
-    it, and the pytest plugin's example suite.
+    ``gql-ws --help``, ``gql-ws serve`` with one ``gql-ws`` query against it,
+    and the pytest plugin's example suite.
     """
     session.install("build", "twine")
     work = Path(session.create_tmp()) / "package"
@@ -240,9 +240,9 @@ def package(session: nox.Session) -> None:
 
 
 def _query_the_example_server(session: nox.Session, python: str, gql_ws: str) -> None:
-    """Start ``python -m gql_aiohttp_websockets.testing`` and run one query against it."""
+    """Start ``gql-ws serve`` and run one query against it with ``gql-ws``."""
     server = subprocess.Popen(
-        [python, "-m", "gql_aiohttp_websockets.testing", "--port", "0", "--max-seconds", "120"],
+        [gql_ws, "serve", "--port", "0", "--max-seconds", "120"],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -1,4 +1,4 @@
-"""python -m gql_aiohttp_websockets.testing: the example server from a terminal."""
+"""gql-ws serve (python -m gql_aiohttp_websockets.testing): the example server from a terminal."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from gql_aiohttp_websockets import (
     TransportConnectionClosed,
     TransportEvent,
 )
+from gql_aiohttp_websockets.cli import main as gql_ws
 from gql_aiohttp_websockets.testing import scaled_timeout
 from gql_aiohttp_websockets.testing.serve import main, serve
 from tests.helpers import collect, within
@@ -191,3 +192,12 @@ def test_bad_options_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--drop-every", "0"])
     assert raised.value.code == 2
     assert "must be above 0" in capsys.readouterr().err
+
+
+def test_gql_ws_serve_is_the_same_program(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        gql_ws(["serve", "--help"])
+    assert raised.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: gql-ws serve ")
+    assert "--drop-every S" in out

@@ -42,10 +42,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         An :class:`ExitCode`: 0 success, 1 GraphQL errors, 2 bad usage or
         input, 3 the connection could not be made or broke, 130 Ctrl-C.
 
+    ``gql-ws serve [OPTIONS]`` runs the package's example server instead
+    (``python -m gql_aiohttp_websockets.testing``), for trying the command
+    line against a real server from another terminal.
+
     Raises:
         SystemExit: From argparse, for ``--help`` (0) and usage errors (2).
     """
-    arguments = parse_arguments(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["serve"]:
+        # Imported only here: the server side is not the command line's business.
+        from ..testing.serve import main as serve
+
+        return serve(args[1:], prog=f"{PROGRAM} serve")
+    arguments = parse_arguments(args)
     handler = None
     try:
         # Inside the try: reading the document from stdin may meet Ctrl-C.

@@ -122,10 +122,15 @@ def _positive(text: str) -> float:
     return value
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line and serve; returns the exit status."""
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Parse the command line and serve; returns the exit status.
+
+    Args:
+        argv: The arguments (default: ``sys.argv[1:]``).
+        prog: The program's name in the help (``gql-ws serve`` from the CLI).
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m gql_aiohttp_websockets.testing",
+        prog=prog or "python -m gql_aiohttp_websockets.testing",
         description="Serve the package's example GraphQL schema over a websocket on 127.0.0.1.",
     )
     parser.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
