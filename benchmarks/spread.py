@@ -24,8 +24,8 @@ import sys
 import time
 from typing import Any
 
+from clients import TransportClient
 from memory import rss_mb
-from payloads import IDLE_QUERY, IDLE_RESULT
 from processes import package_server
 
 #: The longest one measurement may take, opening and closing included.
@@ -34,8 +34,6 @@ _RUN_TIMEOUT = 600.0
 
 async def measure(url: str, count: int, cap: int | None) -> dict[str, Any]:
     """Open ``count`` idle subscriptions, in this process; return the measurements."""
-    from gql import Client, gql
-
     from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport, Connected, TransportEvent
 
     connections: set[int] = set()
@@ -46,55 +44,28 @@ async def measure(url: str, count: int, cap: int | None) -> dict[str, Any]:
 
     # Not passed when off, so that a tree without the option can be measured too.
     spreading: dict[str, Any] = {} if cap is None else {"max_operations_per_connection": cap}
-    transport = AIOHTTPWebsocketsTransport(
-        url=url, subprotocols=["graphql-transport-ws"], on_event=on_event, **spreading
+    client = TransportClient(
+        lambda: AIOHTTPWebsocketsTransport(
+            url=url, subprotocols=["graphql-transport-ws"], on_event=on_event, **spreading
+        ),
+        via_client=True,
     )
-    document = gql(IDLE_QUERY)
-    async with Client(transport=transport) as session:
-        ready = asyncio.get_running_loop().create_future()
-        waiting = 0
-
-        async def idle() -> None:
-            nonlocal waiting
-            async for data in session.subscribe(document):
-                if data != IDLE_RESULT:
-                    raise AssertionError(f"unexpected result {data!r}")
-                waiting -= 1
-                if not waiting and not ready.done():
-                    ready.set_result(None)
-
-        def ended(task: asyncio.Task[None]) -> None:
-            if not ready.done():
-                error = None if task.cancelled() else task.exception()
-                ready.set_exception(AssertionError(f"an idle subscription ended: {error!r}"))
-
-        async def open_all(how_many: int) -> list[asyncio.Task[None]]:
-            nonlocal ready, waiting
-            ready = asyncio.get_running_loop().create_future()
-            waiting = how_many
-            tasks = [asyncio.create_task(idle()) for _ in range(how_many)]
-            for task in tasks:
-                task.add_done_callback(ended)
-            await ready
-            return tasks
-
-        async def close_all(tasks: list[asyncio.Task[None]]) -> None:
-            for task in tasks:
-                task.remove_done_callback(ended)
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        await close_all(await open_all(1))
+    await client.open()
+    try:
+        await client.open_idle(1)
+        await client.close_idle()
         gc.collect()
         before = rss_mb()
         started = time.perf_counter()
-        tasks = await open_all(count)
+        await client.open_idle(count)
         open_s = time.perf_counter() - started
         gc.collect()
         after = rss_mb()
         started = time.perf_counter()
-        await close_all(tasks)
+        await client.close_idle()
         teardown_s = time.perf_counter() - started
+    finally:
+        await client.close()
     return {
         "subscriptions": count,
         "cap": cap,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 
@@ -23,6 +24,9 @@ from .run import disable_debug_logging, enable_debug_logging, log_invocation, ru
 
 __all__ = ["ExitCode", "main"]
 
+#: Tells the example server the name it was started by, for its ``--help``.
+SERVE_PROG_ENV = "GQL_WS_SERVE_PROG"
+
 
 def _silence_closed_stdout() -> None:
     # The reader of a pipe left (`gql-ws ... | head -1`): what is still
@@ -30,6 +34,17 @@ def _silence_closed_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+def _serve(args: list[str]) -> int:
+    # The example server is the testing package's own program: run it as one,
+    # in a process of its own, rather than import test code into the CLI.
+    command = [sys.executable, "-m", "gql_aiohttp_websockets.testing", *args]
+    try:
+        return subprocess.call(command, env={**os.environ, SERVE_PROG_ENV: f"{PROGRAM} serve"})
+    except KeyboardInterrupt:
+        # The server saw the Ctrl-C too, and stopped.
+        return ExitCode.INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,10 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["serve"]:
-        # Imported only here: the server side is not the command line's business.
-        from ..testing.serve import main as serve
-
-        return serve(args[1:], prog=f"{PROGRAM} serve")
+        return _serve(args[1:])
     arguments = parse_arguments(args)
     handler = None
     try:

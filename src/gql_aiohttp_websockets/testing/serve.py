@@ -15,11 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from ..cli import SERVE_PROG_ENV
 from .graphql_server import GraphQLWebsocketServer
 from .schema import example_schema
 from .server_base import BOTH_SUBPROTOCOLS
@@ -127,10 +129,11 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
     Args:
         argv: The arguments (default: ``sys.argv[1:]``).
-        prog: The program's name in the help (``gql-ws serve`` from the CLI).
+        prog: The program's name in the help (default: what ``gql-ws serve`` says,
+            which ``gql-ws serve`` sets, else ``python -m ...``).
     """
     parser = argparse.ArgumentParser(
-        prog=prog or "python -m gql_aiohttp_websockets.testing",
+        prog=prog or os.environ.get(SERVE_PROG_ENV) or "python -m gql_aiohttp_websockets.testing",
         description="Serve the package's example GraphQL schema over a websocket on 127.0.0.1.",
     )
     parser.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
