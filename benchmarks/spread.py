@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import subprocess
 import sys
-import time
 from typing import Any
 
 from clients import TransportClient
-from memory import rss_mb
 from processes import package_server
+from workloads import idle_subscriptions
 
 #: The longest one measurement may take, opening and closing included.
 _RUN_TIMEOUT = 600.0
@@ -50,31 +48,15 @@ async def measure(url: str, count: int, cap: int | None) -> dict[str, Any]:
         ),
         via_client=True,
     )
-    await client.open()
-    try:
-        await client.open_idle(1)
-        await client.close_idle()
-        gc.collect()
-        before = rss_mb()
-        started = time.perf_counter()
-        await client.open_idle(count)
-        open_s = time.perf_counter() - started
-        gc.collect()
-        after = rss_mb()
-        started = time.perf_counter()
-        await client.close_idle()
-        teardown_s = time.perf_counter() - started
-    finally:
-        await client.close()
+    # Workload 7 itself, on this one client.
+    metrics = await idle_subscriptions(lambda: client, {"subscriptions": count})
     return {
         "subscriptions": count,
         "cap": cap,
         "connections": len(connections),
-        "open_s": open_s,
-        "teardown_s": teardown_s,
-        "kb_per_subscription": (
-            None if before is None or after is None else (after - before) * 1e3 / count
-        ),
+        "open_s": metrics["open_ms"] / 1e3,
+        "teardown_s": metrics["teardown_ms"] / 1e3,
+        "kb_per_subscription": metrics["kb_per_subscription"],
     }
 
 

@@ -205,13 +205,16 @@ async def idle_subscriptions(make: Callable[[], BenchClient], params: dict[str, 
         open_s = time.perf_counter() - started
         gc.collect()
         after = rss_mb()
+        started = time.perf_counter()
         await client.close_idle()
+        teardown_s = time.perf_counter() - started
     finally:
         await client.close()
     per_subscription = None if before is None or after is None else (after - before) * 1e3 / count
     return {
         "subscriptions": count,
         "open_ms": open_s * 1e3,
+        "teardown_ms": teardown_s * 1e3,
         "kb_per_subscription": per_subscription,
     }
 

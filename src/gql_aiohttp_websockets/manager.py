@@ -107,9 +107,6 @@ class ConnectionManager:
         self._options = options
         self._operations = operations
         self._lifecycle = TransportLifecycle(log)
-        #: The first lane's connection made last: the one in use, or the last
-        #: one once it ended.
-        self.connection: Connection | None = None
         #: The aiohttp session in use while connected, else ``None``.
         self.session: aiohttp.ClientSession | None = None
         #: Why the last connection ended, ``None`` while connected.
@@ -144,6 +141,11 @@ class ConnectionManager:
     def state(self) -> State:
         """The transport's lifecycle state."""
         return self._lifecycle.state
+
+    @property
+    def connection(self) -> Connection | None:
+        """The first lane's connection made last: the one in use, or the last one once it ended."""
+        return self._primary.made
 
     @property
     def in_use(self) -> Connection | None:
@@ -285,8 +287,6 @@ class ConnectionManager:
             on_end=self._connection_ended,
             number=lane.number,
         )
-        if lane is self._primary:
-            self.connection = connection
         return connection
 
     def _opened(self) -> None:

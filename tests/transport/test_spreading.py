@@ -119,6 +119,22 @@ class Subscriptions:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
+async def subscribed(
+    transport: AIOHTTPWebsocketsTransport, *groups: int, results: int = 1
+) -> Subscriptions:
+    """Connect, then start the subscriptions a group at a time.
+
+    Each group waits until every subscription so far has ``results`` results
+    before the next starts, so that a group fills the connections opened for it.
+    """
+    await within(transport.connect())
+    subscriptions = Subscriptions(transport, 0)
+    for count in groups:
+        subscriptions.more(count)
+        await subscriptions.each_received(results)
+    return subscriptions
+
+
 def refusals(record: ConnectionRecord) -> list[Any]:
     """The server's 'Subscription limit reached' errors on one connection."""
     return [message for message in record.sent if LIMIT_REACHED in str(message)]
@@ -137,9 +153,7 @@ async def test_without_the_option_the_server_refuses_what_goes_past_its_cap(
     capped: GraphQLWebsocketServer, make_transport: MakeTransport
 ) -> None:
     transport = make_transport(capped.url)
-    await within(transport.connect())
-    subscriptions = Subscriptions(transport, 110)
-    await subscriptions.each_received(1)
+    subscriptions = await subscribed(transport, 110)
     refused = [error for error in subscriptions.errors if error is not None]
     assert len(refused) == 10
     assert all(isinstance(error, TransportQueryError) for error in refused)
@@ -153,9 +167,7 @@ async def test_250_subscriptions_over_a_cap_of_100_use_three_connections(
 ) -> None:
     events = Events()
     transport = make_transport(capped.url, max_operations_per_connection=100, on_event=events)
-    await within(transport.connect())
-    subscriptions = Subscriptions(transport, 250)
-    await subscriptions.each_received(2)
+    subscriptions = await subscribed(transport, 250, results=2)
     assert subscriptions.errors == [None] * 250
     assert len(live(capped)) == 3
     counts = [len(record.started_operations) for record in capped.connections]
@@ -194,9 +206,7 @@ async def test_a_new_operation_goes_where_there_is_most_room(
     capped: GraphQLWebsocketServer, make_transport: MakeTransport
 ) -> None:
     transport = make_transport(capped.url, max_operations_per_connection=3)
-    await within(transport.connect())
-    subscriptions = Subscriptions(transport, 5)
-    await subscriptions.each_received(1)
+    subscriptions = await subscribed(transport, 5)
     first, second = capped.connections
     assert (len(first.started_operations), len(second.started_operations)) == (3, 2)
     # One leaves the first connection: the next goes there (2 of 3 taken
@@ -231,13 +241,8 @@ async def test_a_lost_connection_is_replaced_alone_and_only_its_operations_see_a
     transport = make_transport(
         capped.url, max_operations_per_connection=2, reconnect=QUICK, on_event=events
     )
-    await within(transport.connect())
     # Two at a time, so that each pair has a connection of its own.
-    subscriptions = Subscriptions(transport, 2)
-    await subscriptions.each_received(1)
-    subscriptions.more(2)
-    await subscriptions.each_received(1)
-    subscriptions.more(2)
+    subscriptions = await subscribed(transport, 2, 2, 2)
     await subscriptions.each_received(3)
     first, second, third = capped.connections
     capped.drop_connection(second)
@@ -269,9 +274,7 @@ async def test_an_extra_connection_that_cannot_be_opened_fails_only_what_needed_
     capped: GraphQLWebsocketServer, make_transport: MakeTransport
 ) -> None:
     transport = make_transport(capped.url, max_operations_per_connection=2)
-    await within(transport.connect())
-    subscriptions = Subscriptions(transport, 2)
-    await subscriptions.each_received(1)
+    subscriptions = await subscribed(transport, 2)
     capped.refuse_connections(503, count=1)
     with pytest.raises(UpgradeRefusedError):
         await within(transport.execute(HELLO))
@@ -289,9 +292,7 @@ async def test_without_reconnection_a_lost_extra_connection_ends_the_transport(
 ) -> None:
     events = Events()
     transport = make_transport(capped.url, max_operations_per_connection=1, on_event=events)
-    await within(transport.connect())
-    subscriptions = Subscriptions(transport, 2)
-    await subscriptions.each_received(1)
+    subscriptions = await subscribed(transport, 2)
     capped.drop_connection(capped.connections[1])
     await subscriptions.wait_until(lambda: all(subscriptions.ended))
     # The lost connection's error, on both: gql 4's TransportConnectionFailed,
@@ -306,9 +307,7 @@ async def test_close_ends_every_connection_and_every_operation(
     capped: GraphQLWebsocketServer, make_transport: MakeTransport
 ) -> None:
     transport = make_transport(capped.url, max_operations_per_connection=100)
-    await within(transport.connect())
-    subscriptions = Subscriptions(transport, 250)
-    await subscriptions.each_received(1)
+    subscriptions = await subscribed(transport, 250)
     await within(transport.close())
     await subscriptions.wait_until(lambda: all(subscriptions.ended))
     # As gql: close() ends each running subscription as completed.
@@ -326,9 +325,7 @@ async def test_log_lines_say_which_connection(
 ) -> None:
     transport = make_transport(capped.url, max_operations_per_connection=1)
     with caplog.at_level(logging.DEBUG, logger="gql_aiohttp_websockets"):
-        await within(transport.connect())
-        subscriptions = Subscriptions(transport, 2)
-        await subscriptions.each_received(1)
+        subscriptions = await subscribed(transport, 2)
         await subscriptions.stop()
     messages = [record.getMessage() for record in caplog.records]
     second = [message for message in messages if message.startswith("connection 2: ")]
@@ -359,9 +356,7 @@ async def test_each_connection_answers_its_own_pings(
         transport = make_transport(
             server.url, max_operations_per_connection=1, ping_interval=0.2, pong_timeout=0.3
         )
-        await within(transport.connect())
-        subscriptions = Subscriptions(transport, 2)
-        await subscriptions.each_received(1)
+        subscriptions = await subscribed(transport, 2)
         silent.add(server.connections[0])
         await subscriptions.wait_until(lambda: all(subscriptions.ended))
         assert isinstance(subscriptions.errors[0], HeartbeatTimeoutError)
@@ -376,11 +371,7 @@ async def test_an_operation_started_during_a_carry_over_leaves_room_for_it(
     transport = make_transport(
         capped_at_2.url, max_operations_per_connection=2, reconnect=QUICK, on_event=events
     )
-    await within(transport.connect())
-    subscriptions = Subscriptions(transport, 2)
-    await subscriptions.each_received(1)
-    subscriptions.more(2)
-    await subscriptions.each_received(1)
+    subscriptions = await subscribed(transport, 2, 2)
     second = capped_at_2.connections[1]
     lost = transport._manager.lanes()[1].connection
     send = Connection.send
@@ -416,11 +407,7 @@ async def test_a_stop_goes_to_a_healthy_connection_while_the_first_is_replaced(
     transport = make_transport(
         capped_at_2.url, max_operations_per_connection=2, reconnect=slow, on_event=events
     )
-    await within(transport.connect())
-    subscriptions = Subscriptions(transport, 2)
-    await subscriptions.each_received(1)
-    subscriptions.more(2)
-    await subscriptions.each_received(1)
+    subscriptions = await subscribed(transport, 2, 2)
     first, second = capped_at_2.connections
     capped_at_2.drop_connection(first)
     await events.wait_for(Retrying)
@@ -459,9 +446,7 @@ async def test_a_connection_opened_for_nobody_is_closed(
 
     monkeypatch.setattr(ConnectionManager, "_attempts", held_attempts)
     transport = make_transport(capped.url, max_operations_per_connection=1)
-    await within(transport.connect())
-    subscriptions = Subscriptions(transport, 1)
-    await subscriptions.each_received(1)
+    subscriptions = await subscribed(transport, 1)
     subscriptions.more(2)
     await within(both_opened.wait())
     await subscriptions.leave(range(1))
@@ -478,9 +463,7 @@ async def test_waiting_for_room_when_the_first_connection_is_lost_gets_its_error
     capped: GraphQLWebsocketServer, make_transport: MakeTransport
 ) -> None:
     transport = make_transport(capped.url, max_operations_per_connection=1)
-    await within(transport.connect())
-    subscriptions = Subscriptions(transport, 1)
-    await subscriptions.each_received(1)
+    subscriptions = await subscribed(transport, 1)
     waiting = [asyncio.ensure_future(transport.execute(HELLO)) for _ in range(3)]
     await asyncio.sleep(0)  # let each call reach the line
     capped.drop_connection(capped.connections[0])
