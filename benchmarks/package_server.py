@@ -1,6 +1,6 @@
 """The package's own test server, in its own process, for the idle workloads.
 
-    python benchmarks/package_server.py [--cpu N] [--cap N]
+    python benchmarks/package_server.py [--cpu N] [--cap N] [--tick S]
 
 Serves ``gql_aiohttp_websockets.testing.GraphQLWebsocketServer`` with the
 example schema (both subprotocols) on 127.0.0.1, prints ``READY <url>``, and
@@ -19,7 +19,7 @@ import sys
 from gql_aiohttp_websockets.testing import GraphQLWebsocketServer, example_schema
 
 
-async def serve(max_seconds: float, cap: int | None = None) -> None:
+async def serve(max_seconds: float, cap: int | None = None, tick: float | None = None) -> None:
     """Serve until told to stop or ``max_seconds`` have passed."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -34,7 +34,7 @@ async def serve(max_seconds: float, cap: int | None = None) -> None:
 
     loop.add_reader(fd, on_stdin)
     async with GraphQLWebsocketServer(
-        example_schema(), max_operations_per_connection=cap
+        example_schema(), max_operations_per_connection=cap, tick_interval=tick
     ) as server:
         print(f"READY {server.url}", flush=True)
         try:
@@ -51,10 +51,13 @@ def main() -> None:
     parser.add_argument(
         "--cap", type=int, default=None, help="the most operations one connection may run"
     )
+    parser.add_argument(
+        "--tick", type=float, default=None, help="seconds between the numbers of 'sequence'"
+    )
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
-    asyncio.run(serve(args.max_seconds, args.cap))
+    asyncio.run(serve(args.max_seconds, args.cap, args.tick))
 
 
 if __name__ == "__main__":

@@ -163,17 +163,25 @@ class ServerProcess:
 
 
 def package_server(
-    python: str, cpu: int | None, max_seconds: float, cap: int | None = None
+    python: str,
+    cpu: int | None,
+    max_seconds: float,
+    cap: int | None = None,
+    tick: float | None = None,
 ) -> ServerProcess:
     """Return the package's own test server (``package_server.py``), not yet started.
 
-    ``cap`` is its ``max_operations_per_connection`` (``None``: no cap).
+    ``cap`` is its ``max_operations_per_connection`` (``None``: no cap), ``tick``
+    the seconds between the numbers of its ``sequence`` subscription (``None``:
+    they never move).
     """
     command = [python, str(HERE / "package_server.py"), "--max-seconds", str(max_seconds)]
     if cpu is not None:
         command += ["--cpu", str(cpu)]
     if cap is not None:
         command += ["--cap", str(cap)]
+    if tick is not None:
+        command += ["--tick", str(tick)]
     return ServerProcess(python, cpu, max_seconds, command=command, ready=_ready_url)
 
 

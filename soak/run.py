@@ -14,7 +14,8 @@ that outpaces it, so that its queue grows until it leaves; one in fifty holds
 a single subscription for the whole run, across every reconnection.  Every
 2-6 s the server drops every TCP connection, closes them with 1001 or 1012,
 or refuses the next upgrade with 503 and then drops (so that an attempt
-fails before one succeeds).
+fails before one succeeds); or the client renews its connection
+(``transport.renew()``: a new connection made before the old one closes).
 
 Every ``--interval`` seconds a row is printed: the client's RSS and its
 growth since warm-up, the server's RSS, asyncio tasks, open operations,
@@ -26,7 +27,10 @@ Within a connection no result may be lost or seen twice.  ``ticks`` emits
 connection, so each loop checks that every value is the previous one plus
 one, or 0 for at most one new start per reconnection since the loop opened
 (the results of the old connection still queued are delivered first, so the
-reconnection is counted, not timed).  A first value other than 0 and a gap
+reconnection is counted, not timed).  A renewal starts each stream over on
+the new connection too, and the old copy may still deliver a few values
+after the new copy's first: a value that continues the previous run is
+neither lost nor duplicated.  A first value other than 0 and a gap
 are losses (each missing value counts); any other value is a duplicate.  A
 stream that completed by itself must end at its last value.
 
@@ -54,7 +58,7 @@ Pass, all of:
   need the longer runs (``--minutes 3`` and up).  A transport whose
   subscriptions each keep alive the connection they were opened on grows by
   about 1.9 MB a minute here, linearly, and fails a 3-minute run;
-- at least one reconnection, and results received in every sampling interval
+- at least one reconnection and one renewal, and results received in every sampling interval
   after warm-up; no loop without a result for ``STALL_SECONDS``;
 - at the end every loop leaves within ``STOP_TIMEOUT``, ``close()`` returns
   within ``CLOSE_TIMEOUT``, no operation and no task is left, and the server
@@ -97,8 +101,12 @@ from gql_aiohttp_websockets import (
     AIOHTTPWebsocketsTransport,
     Closed,
     Connected,
+    ConnectionInterrupted,
     Disconnected,
     QueueFullError,
+    RenewalFailed,
+    RenewalStarted,
+    Renewed,
     Resubscribed,
     Retrying,
     RetryPolicy,
@@ -116,6 +124,9 @@ TASK_SLACK = 40
 STALL_SECONDS = 15.0
 #: Seconds the loops have to leave once told to stop (the slowest waits 2 s for a result).
 STOP_TIMEOUT = 5.0
+#: Seconds a renewal has, and what it may fail with while a fault's gap is under way.
+RENEW_TIMEOUT = 30.0
+RENEWAL_ERRORS = (TransportConnectionFailed, ConnectionInterrupted)
 #: Seconds ``connect()`` and ``close()`` each have.
 CONNECT_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 5.0
@@ -156,6 +167,7 @@ FAULTS: tuple[tuple[str, int], ...] = (
     ("close 1001 going away", 2),
     ("close 1012 service restart", 2),
     ("refuse-then-drop", 1),
+    ("renew", 3),
 )
 
 #: The exceptions ``subscribe()`` documents.
@@ -313,12 +325,15 @@ class Runs:
         generation: The transport's connection generation when the loop opened.
     """
 
-    __slots__ = ("last", "opened_generation", "restarts")
+    __slots__ = ("last", "opened_generation", "restarts", "tail")
 
     def __init__(self, generation: int) -> None:
         self.opened_generation = generation
         self.restarts = 0
         self.last = -1
+        # The run before the last start: across a renewal the old connection's
+        # copy may still deliver a few values after the new copy's first.
+        self.tail = -1
 
     def see(self, value: int, generation: int) -> tuple[int, int]:
         """Check the next value, given the generation now.
@@ -327,12 +342,18 @@ class Runs:
             ``(lost, duplicated)``: how many values went missing before this
             one, and whether this one was seen before (1) or not (0).
         """
-        last, self.last = self.last, value
+        last = self.last
         if value == last + 1:
+            self.last = value
             return 0, 0
         if value == 0 and self.restarts < generation - self.opened_generation:
             self.restarts += 1
+            self.tail, self.last = last, 0
             return 0, 0
+        if self.tail >= 0 and value == self.tail + 1:
+            self.tail = value
+            return 0, 0
+        self.last = value
         if value > last + 1:
             return value - last - 1, 0
         return 0, 1
@@ -353,6 +374,11 @@ class Ledger:
     resubscribed: int = 0
     disconnects: int = 0
     failed_attempts: int = 0
+    renewals: int = 0
+    renewing: bool = False
+    longest_renewal: float = 0.0
+    renewal_duplicates: int = 0
+    renewals_failed: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     documented: Counter[str] = field(default_factory=Counter)
     unexpected: Counter[str] = field(default_factory=Counter)
@@ -457,6 +483,17 @@ class Soak:
         if isinstance(event, Connected) and event.attempt > 0:
             # Bumped before the new connection reads anything (see Runs).
             ledger.generation += 1
+        elif isinstance(event, RenewalStarted):
+            # As for a reconnection: the new copies start over (see Runs).
+            ledger.generation += 1
+            ledger.renewing = True
+        elif isinstance(event, Renewed):
+            ledger.renewing = False
+            ledger.renewals += 1
+            ledger.renewal_duplicates += event.duplicates
+            ledger.longest_renewal = max(ledger.longest_renewal, event.seconds)
+        elif isinstance(event, RenewalFailed):
+            ledger.renewing = False
         elif isinstance(event, Resubscribed):
             ledger.reconnects += 1
             ledger.resubscribed += event.count
@@ -514,7 +551,8 @@ class Soak:
         ledger = self.ledger
         progress = self._progress
         loop = asyncio.get_running_loop()
-        runs = Runs(ledger.generation)
+        # Opened during a renewal, a subscription may yet be moved by it.
+        runs = Runs(ledger.generation - ledger.renewing)
         ledger.opened += 1
         seen = 0
         async for result in stream:
@@ -539,7 +577,7 @@ class Soak:
 
     # --------------------------------------------------------------- faults
 
-    async def _chaos(self) -> None:
+    async def _chaos(self, transport: AIOHTTPWebsocketsTransport) -> None:
         names = [name for name, _ in FAULTS]
         weights = [weight for _, weight in FAULTS]
         while True:
@@ -548,6 +586,12 @@ class Soak:
             if fault == "refuse-then-drop":
                 await self._server.command("refuse 503 1")
                 await self._server.command("drop")
+            elif fault == "renew":
+                try:
+                    await asyncio.wait_for(transport.renew(), RENEW_TIMEOUT)
+                except RENEWAL_ERRORS as error:
+                    # Between connections (a fault's gap) there is nothing to renew.
+                    self.ledger.renewals_failed[type(error).__name__] += 1
             else:
                 await self._server.command(fault)
             self.ledger.faults[fault] += 1
@@ -628,7 +672,7 @@ class Soak:
             asyncio.ensure_future(self._worker(index, transport))
             for index in range(settings.workers)
         ]
-        chaos = asyncio.ensure_future(self._chaos())
+        chaos = asyncio.ensure_future(self._chaos(transport))
         table = asyncio.ensure_future(self._table(transport))
         try:
             await asyncio.wait([table, chaos], return_when=asyncio.FIRST_COMPLETED)
@@ -690,6 +734,8 @@ class Soak:
             reasons.append(f"{len(ledger.log_records)} records logged at WARNING or above")
         if ledger.reconnects == 0:
             reasons.append("no reconnection happened")
+        if ledger.faults["renew"] and not ledger.renewals:
+            reasons.append(f"no renewal went through: {dict(ledger.renewals_failed)}")
         baseline = self._baseline
         after = [
             sample for sample in self.samples if baseline and sample.elapsed > baseline.elapsed
@@ -729,7 +775,10 @@ class Soak:
             f"completed {ledger.completed}; results received {ledger.received}",
             f"faults {dict(ledger.faults)}; disconnects {ledger.disconnects}, "
             f"failed attempts {ledger.failed_attempts}, reconnects {ledger.reconnects} "
-            f"({ledger.resubscribed} subscriptions sent again)",
+            f"({ledger.resubscribed} subscriptions sent again), renewals {ledger.renewals} "
+            f"(the longest {ledger.longest_renewal:.2f} s, "
+            f"{ledger.renewal_duplicates} duplicates dropped, failed "
+            f"{dict(ledger.renewals_failed)})",
             f"lost {ledger.lost}, duplicated {ledger.duplicated}; exceptions: documented "
             f"{dict(ledger.documented)}, undocumented {dict(ledger.unexpected)}",
         ]

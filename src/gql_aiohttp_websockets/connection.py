@@ -21,7 +21,7 @@ import contextlib
 import inspect
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import aiohttp
@@ -54,8 +54,8 @@ from .flow_control import Overflow, Pressure, reactions
 from .handshake import negotiated_subprotocol, ws_connect_kwargs
 from .heartbeats import keep_alive_watchdog, ping_timer
 from .lifecycle import CONNECTION_MOVES, ConnectionState, Lifecycle
-from .listener_queue import COMPLETE, Decode, QueueMarker, Reaction
-from .operations import Operations
+from .listener_queue import COMPLETE, Decode, ListenerQueue, QueueMarker, Reaction
+from .operations import Operation, Operations
 from .protocols import (
     Ack,
     Complete,
@@ -193,12 +193,13 @@ class Connection:
         #: What an operation's buffer calls at its high-water mark and back
         #: at its low one, for each policy.
         self.reactions: Mapping[Overflow, tuple[Reaction | None, Reaction | None]] = reactions(
-            pressure, self._stop_in_background
+            pressure, self.stop_in_background
         )
         # Whether reading is held back by a full queue (Overflow.BACKPRESSURE).
         self._paused = False
         # Text frames received, counted only for a keep-alive watchdog.
         self._frames_received = 0
+
         # The highest operation id started on this connection.
         self._last_issued = 0
 
@@ -357,6 +358,7 @@ class Connection:
         parse = handler.receive
         text_type = WSMsgType.TEXT
         debug = log.isEnabledFor(logging.DEBUG)
+        operations = self._operations
         # Frames are counted only for the keep-alive watchdog, when there is one.
         counting = self.settings.keep_alive_timeout is not None
         turn = Turn(
@@ -412,8 +414,23 @@ class Connection:
                 operation = running.get(op_id)
                 if operation is not None and operation.connection is self:
                     listener = operation.buffer
-                    if listener.feed(item):
-                        held.append(listener)
+                    if operation.handover is None:
+                        if listener.feed(item):
+                            held.append(listener)
+                    else:
+                        # Moved here by a renewal: the old copy may still lead.
+                        self._queue(
+                            listener,
+                            operations.from_new(operation, item, ends=item is COMPLETE),
+                            held,
+                        )
+                    turn.bytes += len(text) + RESULT_WEIGHT
+                elif operation is not None and self._is_old_copy(operation):
+                    self._queue(
+                        operation.buffer,
+                        operations.from_old(operation, item, ends=item is COMPLETE),
+                        held,
+                    )
                     turn.bytes += len(text) + RESULT_WEIGHT
                 elif debug:
                     self._log_unclaimed("complete" if item is COMPLETE else "a result", op_id)
@@ -442,19 +459,44 @@ class Connection:
         finally:
             self._paused = False
 
+    def _is_old_copy(self, operation: Operation) -> bool:
+        # Whether a renewal moved the operation away from this connection.
+        handover = operation.handover
+        return handover is not None and handover.overlap.old is self
+
+    @staticmethod
+    def _queue(listener: ListenerQueue, messages: Sequence[Any], held: list[ListenerQueue]) -> None:
+        # What a handover gave to queue: results, COMPLETE, or an error.
+        for message in messages:
+            if isinstance(message, BaseException):
+                listener.fail(message)
+            elif listener.feed(message):
+                held.append(listener)
+
     async def _handle_event(self, event: Event) -> None:
         # Results and complete never get here: the receive loop queues them.
         if isinstance(event, OperationError):
-            operation = self._operations.get(event.op_id)
-            if operation is None or operation.connection is not self:
+            operations = self._operations
+            operation = operations.get(event.op_id)
+            if operation is None or not (
+                operation.connection is self or self._is_old_copy(operation)
+            ):
                 if log.isEnabledFor(logging.DEBUG):
                     self._log_unclaimed("an error", event.op_id)
+                return
+            error = TransportQueryError(
+                str(event.errors[0]), query_id=event.op_id, errors=event.errors
+            )
+            if operation.handover is None:
+                operation.buffer.fail(error)
+                return
+            held: list[ListenerQueue] = []
+            if operation.connection is self:
+                queued = operations.from_new(operation, error, ends=True)
             else:
-                operation.buffer.fail(
-                    TransportQueryError(
-                        str(event.errors[0]), query_id=event.op_id, errors=event.errors
-                    )
-                )
+                queued = operations.from_old(operation, error, ends=True)
+            self._queue(operation.buffer, queued, held)
+            operation.buffer.wake()
         elif isinstance(event, ConnectionRejected):
             raise ConnectionRejectedError(
                 f"the server reported a connection error: {event.payload!r}"
@@ -564,12 +606,16 @@ class Connection:
         if self._lifecycle.state is ConnectionState.OPEN and self.handler is not None:
             self._end(error, self.handler.protocol_error_close_code)
 
-    def _stop_in_background(self, op_id: int) -> None:
-        # An operation that fell behind (Overflow.FAIL).
+    def stop_in_background(self, op_id: int) -> None:
+        """Tell the server to stop ``op_id``, without waiting for the send; a no-op unless open."""
         if self._lifecycle.state is ConnectionState.OPEN:
-            stop = asyncio.ensure_future(self._stop_quietly(op_id))
-            self._stops.add(stop)
-            stop.add_done_callback(self._stops.discard)
+            self._send_in_background(self._stop_quietly(op_id))
+
+    def _send_in_background(self, sending: Coroutine[Any, Any, None]) -> None:
+        # Awaited, or cancelled, by close().
+        task = asyncio.ensure_future(sending)
+        self._stops.add(task)
+        task.add_done_callback(self._stops.discard)
 
     async def _stop_quietly(self, op_id: int) -> None:
         try:

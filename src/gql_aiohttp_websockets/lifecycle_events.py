@@ -19,6 +19,9 @@ __all__ = [
     "Disconnected",
     "EventCallback",
     "EventSink",
+    "RenewalFailed",
+    "RenewalStarted",
+    "Renewed",
     "Resubscribed",
     "Retrying",
     "TransportEvent",
@@ -132,6 +135,55 @@ class Resubscribed:
 
 
 @dataclass(frozen=True, slots=True)
+class RenewalStarted:
+    """A renewal began: a new connection is being opened beside the one in use.
+
+    Attributes:
+        connection: Which of the transport's connections is renewed: 1, or a
+            small number that stays with an extra connection (see
+            ``max_operations_per_connection``).
+    """
+
+    connection: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Renewed:
+    """A renewal is over: the subscriptions run on the new connection, the old one is closed.
+
+    Attributes:
+        moved: How many subscriptions were moved to the new connection.
+        duplicates: Results the old connection sent after a subscription's
+            first result on the new one, dropped (see :doc:`/reconnection`).
+        switched: How many of the moved subscriptions got a message on the
+            new connection before the old one was closed; the others were
+            switched when the overlap bound passed.
+        seconds: From the start of the renewal until the old connection
+            was closed.
+        connection: As in :class:`RenewalStarted`.
+    """
+
+    moved: int
+    duplicates: int
+    switched: int
+    seconds: float
+    connection: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalFailed:
+    """A renewal could not open its new connection: the old one goes on untouched.
+
+    Attributes:
+        error: Why (what ``renew()`` raises).
+        connection: As in :class:`RenewalStarted`.
+    """
+
+    error: Exception
+    connection: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class Closed:
     """The transport is closed: no connection, no reconnection, no task left.
 
@@ -145,7 +197,17 @@ class Closed:
 
 
 #: Any of the lifecycle events.
-TransportEvent: TypeAlias = Connecting | Connected | Disconnected | Retrying | Resubscribed | Closed
+TransportEvent: TypeAlias = (
+    Connecting
+    | Connected
+    | Disconnected
+    | Retrying
+    | Resubscribed
+    | RenewalStarted
+    | Renewed
+    | RenewalFailed
+    | Closed
+)
 #: The ``on_event`` callback.
 EventCallback: TypeAlias = Callable[[TransportEvent], object]
 
@@ -170,6 +232,22 @@ class EventSink:
                 event.delay,
                 event.attempt,
                 "" if event.connection == 1 else f", connection {event.connection}",
+                event.error,
+            )
+        elif type(event) is Renewed:
+            log.info(
+                "renewed %s: %d subscription(s) moved (%d switched on a result), "
+                "%d duplicate result(s) dropped, in %.2f s",
+                "the connection" if event.connection == 1 else f"connection {event.connection}",
+                event.moved,
+                event.switched,
+                event.duplicates,
+                event.seconds,
+            )
+        elif type(event) is RenewalFailed:
+            log.warning(
+                "could not renew %s, which goes on: %s",
+                "the connection" if event.connection == 1 else f"connection {event.connection}",
                 event.error,
             )
         elif log.isEnabledFor(logging.DEBUG):

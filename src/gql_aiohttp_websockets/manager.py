@@ -32,7 +32,7 @@ from gql.transport.exceptions import TransportAlreadyConnected, TransportClosed
 from .close_codes import CloseCode
 from .closing import ExcusedCloses, Shutdown, close_session
 from .connection import NOT_OPEN, Connection
-from .exceptions import GQL_4, TransportConnectionFailed
+from .exceptions import GQL_4, ConnectionInterrupted, TransportConnectionFailed
 from .lifecycle import Action, Happening, State, TransportLifecycle
 from .lifecycle_events import (
     Closed,
@@ -40,6 +40,9 @@ from .lifecycle_events import (
     Connecting,
     Disconnected,
     EventSink,
+    RenewalFailed,
+    RenewalStarted,
+    Renewed,
     Resubscribed,
     Retrying,
 )
@@ -49,13 +52,22 @@ from .options import TransportOptions
 from .retry import RetryPolicy, retry_policy
 from .waiting import Waiters, shielded
 
-__all__ = ["ConnectionManager", "Lane"]
+__all__ = ["OVERLAP_SECONDS", "ConnectionManager", "Lane"]
 
 log = logging.getLogger("gql_aiohttp_websockets.transport")
 
 #: gql's words for a transport its user closed.
 _CLOSED_BY_USER = "Transport closed by user"
 _CLOSED_WHILE_CONNECTING = "close() was called while the transport was connecting"
+_CLOSED_WHILE_RENEWING = "close() was called while the connection was being renewed"
+
+#: The longest a renewal keeps the old connection open for a subscription
+#: whose new copy has sent nothing yet.  By then the server has long started
+#: the new copy, which gets every event after that: the old one is let go.
+OVERLAP_SECONDS = 5.0
+
+#: A failed automatic renewal is tried again after this share of ``renew_every``.
+RENEWAL_RETRY_SHARE = 0.1
 
 
 class Lane:
@@ -71,9 +83,13 @@ class Lane:
         gap: The task replacing a lost connection, while there is one.
         moving: The operations lost with the lane's connection, in the order
             they are to be started again on the next one.
+        renewal: The task renewing the lane's connection, while there is one.
+        retiring: The connection a renewal is replacing, from the move of
+            its subscriptions until it starts to close.
+        timer: The next automatic renewal (``renew_every``), when one is due.
     """
 
-    __slots__ = ("connection", "gap", "made", "moving", "number")
+    __slots__ = ("connection", "gap", "made", "moving", "number", "renewal", "retiring", "timer")
 
     def __init__(self, number: int) -> None:
         self.number = number
@@ -81,6 +97,15 @@ class Lane:
         self.made: Connection | None = None
         self.gap: asyncio.Task[None] | None = None
         self.moving: deque[Operation] = deque()
+        self.renewal: asyncio.Task[None] | None = None
+        self.retiring: Connection | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def stop_timer(self) -> None:
+        """Cancel the automatic renewal due, if any."""
+        timer, self.timer = self.timer, None
+        if timer is not None:
+            timer.cancel()
 
     def __repr__(self) -> str:
         return f"<Lane {self.number}>"
@@ -120,8 +145,9 @@ class ConnectionManager:
         self._events = EventSink(None)
         self._primary = Lane(1)
         self._lanes: dict[int, Lane] = {1: self._primary}
-        # max_operations_per_connection, as read at connect().
+        # max_operations_per_connection and renew_every, as read at connect().
         self._cap: int | None = None
+        self._renew_every: float | None = None
         self._policy: RetryPolicy | None = None
         self._connect_task: asyncio.Task[None] | None = None
         # The extra lanes being opened, and the calls waiting for room on
@@ -218,6 +244,7 @@ class ConnectionManager:
         # Read now, as every option: it may have been set since (to True, say).
         self._policy = retry_policy(options.reconnect)
         self._cap = options.max_operations_per_connection
+        self._renew_every = options.renew_every
         self._use(primary, connection, 0)
 
     async def _attempts(
@@ -268,6 +295,10 @@ class ConnectionManager:
             return None
 
     def _new_connection(self, lane: Lane) -> Connection:
+        connection = lane.made = self._make_connection(lane)
+        return connection
+
+    def _make_connection(self, lane: Lane) -> Connection:
         # The session is made with the first connection, so that a failure
         # to make it is that attempt's.
         if self.session is None:
@@ -278,7 +309,7 @@ class ConnectionManager:
         # The transport's ping and pong events are the first connection's:
         # another connection's pong must not answer its ping timer.
         first = lane is self._primary
-        connection = lane.made = Connection(
+        return Connection(
             self._options.connection_settings(),
             self.session,
             operations=self._operations,
@@ -287,7 +318,6 @@ class ConnectionManager:
             on_end=self._connection_ended,
             number=lane.number,
         )
-        return connection
 
     def _opened(self) -> None:
         self._lifecycle.handle(Happening.OPENED)
@@ -298,6 +328,7 @@ class ConnectionManager:
     def _use(self, lane: Lane, connection: Connection, attempt: int) -> None:
         lane.connection = connection
         connection.start()
+        self._schedule_renewal(lane, connection, self._renew_every)
         self._events.emit(
             Connected(
                 connection.subprotocol or "",
@@ -461,6 +492,7 @@ class ConnectionManager:
             lane is None
             or lane is self._primary
             or lane.moving
+            or lane.renewal is not None
             or self._operations.load(connection)
         ):
             return
@@ -476,6 +508,7 @@ class ConnectionManager:
         assert connection is not None
         del self._lanes[lane.number]
         lane.connection = None
+        lane.stop_timer()
         log.debug("closing connection %d: no operation left on it", lane.number)
         closing = asyncio.ensure_future(connection.close(self._options.close_timeout, goodbye=True))
         self._closings.add(closing)
@@ -494,8 +527,10 @@ class ConnectionManager:
         # an attempt's end is its attempt's error, and close() ends its own.
         lane = self._lane_of(connection)
         if lane is None:
+            self._retired_ended(connection, error)
             return
         lane.connection = None
+        lane.stop_timer()
         delay = self._retry_delay(1, error)
         self._events.emit(
             Disconnected(error, *close_details(error), delay is not None, lane.number)
@@ -610,6 +645,165 @@ class ConnectionManager:
             raise TransportConnectionFailed(NOT_OPEN) from self.close_exception
         return connection
 
+    # ---------------------------------------------------------------- renewing
+
+    async def renew(self) -> None:
+        """What ``AIOHTTPWebsocketsTransport.renew()`` does (see its docstring)."""
+        lanes = [
+            lane for lane in self.lanes() if lane.connection is not None or lane.renewal is not None
+        ]
+        if self._lifecycle.state not in (State.OPEN, State.RECONNECTING) or not lanes:
+            raise TransportConnectionFailed(
+                "the transport is not connected: there is no connection to renew"
+            ) from self.close_exception
+        renewals = [self._renewal_of(lane) for lane in lanes]
+        await asyncio.wait(renewals)
+        for renewal in renewals:
+            if renewal.cancelled():
+                raise TransportClosed(_CLOSED_WHILE_RENEWING)
+        for renewal in renewals:
+            error = renewal.exception()
+            if error is not None:
+                raise error
+
+    def _renewal_of(self, lane: Lane) -> asyncio.Task[None]:
+        # The lane's renewal under way, or a new one: one at a time per lane.
+        renewal = lane.renewal
+        if renewal is None:
+            renewal = lane.renewal = asyncio.ensure_future(self._renew(lane))
+            self._gaps.add(renewal)
+            renewal.add_done_callback(functools.partial(self._renewal_ended, lane))
+        return renewal
+
+    def _renewal_ended(self, lane: Lane, renewal: asyncio.Task[None]) -> None:
+        self._gaps.discard(renewal)
+        if lane.renewal is renewal:
+            lane.renewal = None
+        if lane.connection is not None and lane is not self._primary:
+            self.release(lane.connection)
+
+    async def _renew(self, lane: Lane) -> None:
+        # Make before break: open the new connection, move the subscriptions
+        # (both copies run), wait until each switched, close the old one.
+        old = lane.connection
+        assert old is not None
+        options, events, number = self._options, self._events, lane.number
+        loop = asyncio.get_running_loop()
+        started_at = loop.time()
+        events.emit(RenewalStarted(number))
+        try:
+            new = await open_connection(
+                functools.partial(self._make_connection, lane),
+                # The operations' results must read the same on both.
+                (old.subprotocol or options.subprotocols[0],),
+                init_payload=options.init_payload,
+                connect_timeout=options.connect_timeout,
+                ack_timeout=options.ack_timeout,
+                close_timeout=options.close_timeout,
+                opened=_nothing,
+                offered_again=_nothing,
+            )
+        except Exception as error:
+            events.emit(RenewalFailed(error, number))
+            raise
+        if self._lifecycle.state is State.CLOSING or lane.connection is not old:
+            # close() came meanwhile, or the old connection was lost and is
+            # being replaced as any lost connection is: once is enough.
+            failure: Exception = (
+                TransportClosed(_CLOSED_WHILE_RENEWING)
+                if self._lifecycle.state is State.CLOSING
+                else ConnectionInterrupted(
+                    f"connection {number} was lost while it was being renewed; "
+                    "it is replaced as any lost connection is",
+                )
+            )
+            await shielded(close_after_failure(new, failure, options.close_timeout))
+            events.emit(RenewalFailed(failure, number))
+            raise failure
+        lane.retiring, lane.made, lane.connection = old, new, new
+        new.start()
+        self._schedule_renewal(lane, new, self._renew_every)
+        overlap = self._operations.renew(old, new)
+        try:
+            await self._start_moved(new, self._operations.moved(overlap))
+            await overlap.wait(OVERLAP_SECONDS)
+        finally:
+            # From here on the old connection's end is no loss.
+            lane.retiring = None
+            self._operations.overlap_over(overlap)
+        await shielded(old.close(options.close_timeout, goodbye=True))
+        # An execute that outlived close_timeout there gets the same end as
+        # on any connection lost under it.
+        self._operations.lost(old, TransportConnectionFailed(NOT_OPEN))
+        events.emit(
+            Renewed(
+                len(overlap.handovers),
+                overlap.dropped,
+                overlap.switched,
+                loop.time() - started_at,
+                number,
+            )
+        )
+
+    async def _start_moved(self, connection: Connection, moved: list[Operation]) -> int:
+        # Each moved subscription started on the new connection with its id
+        # and payload.  Stops once the connection is no longer the one they
+        # run on (lost: its replacement sends them) or a send fails.
+        count = 0
+        for operation in moved:
+            if operation.connection is not connection or operation.ended:
+                continue
+            payload = operation.payload
+            assert payload is not None
+            try:
+                await connection.send(connection.start_frame(operation.id, payload))
+            except TransportConnectionFailed:
+                log.debug("the new connection broke while the renewal moved", exc_info=True)
+                break
+            count += 1
+        return count
+
+    def _retired_ended(self, connection: Connection, error: Exception) -> None:
+        # A connection being renewed ended by itself: its subscriptions run
+        # on the new one already, its executes fail as on any loss.
+        for lane in self._lanes.values():
+            if lane.retiring is connection and self._lifecycle.state is not State.CLOSING:
+                log.debug("connection %d: the old connection ended during its renewal", lane.number)
+                lane.retiring = None
+                self._operations.lost(connection, error)
+                return
+
+    def _schedule_renewal(self, lane: Lane, connection: Connection, after: float | None) -> None:
+        lane.stop_timer()
+        if after is not None:
+            lane.timer = asyncio.get_running_loop().call_later(
+                after, self._renewal_due, lane, connection
+            )
+
+    def _renewal_due(self, lane: Lane, connection: Connection) -> None:
+        lane.timer = None
+        if (
+            lane.connection is not connection
+            or lane.renewal is not None
+            or self._lifecycle.state not in (State.OPEN, State.RECONNECTING)
+        ):
+            return
+        renewal = self._renewal_of(lane)
+        renewal.add_done_callback(functools.partial(self._automatic_renewal_ended, lane))
+
+    def _automatic_renewal_ended(self, lane: Lane, renewal: asyncio.Task[None]) -> None:
+        if renewal.cancelled():
+            return
+        error = renewal.exception()
+        every = self._renew_every
+        if error is None or every is None:
+            return
+        # RenewalFailed said why; the old connection goes on, so try again
+        # before its credentials run out.
+        connection = lane.connection
+        if connection is not None and lane.timer is None:
+            self._schedule_renewal(lane, connection, every * RENEWAL_RETRY_SHARE)
+
     # ---------------------------------------------------------------- closing
 
     async def close(self) -> None:
@@ -647,9 +841,12 @@ class ConnectionManager:
             log.debug("closing: %r", error)
         self.close_exception = error
         for lane in self._lanes.values():
+            lane.stop_timer()
             connection, lane.connection = lane.connection, None
             if connection is not None:
                 connection.begin_close(error, close_code)
+            if lane.retiring is not None:
+                lane.retiring.begin_close(error, close_code)
         self.shutdown.start(self._shut_down(error, clean=clean, in_gap=in_gap))
 
     async def _shut_down(self, error: Exception, *, clean: bool, in_gap: bool) -> None:
@@ -665,9 +862,10 @@ class ConnectionManager:
             self._gap_over.release()
             timeout = self._options.close_timeout
             closing = [
-                asyncio.ensure_future(lane.made.close(timeout, goodbye=clean))
+                asyncio.ensure_future(connection.close(timeout, goodbye=clean))
                 for lane in self.lanes()
-                if lane.made is not None
+                for connection in (lane.retiring, lane.made)
+                if connection is not None
             ]
             closing.extend(self._closings)
             if closing:
@@ -684,6 +882,7 @@ class ConnectionManager:
         finally:
             self._policy = None
             self._cap = None
+            self._renew_every = None
             self._lifecycle.handle(Happening.SHUT_DOWN)
             self._events.emit(Closed(None if clean else error))
 

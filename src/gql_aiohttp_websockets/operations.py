@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from gql.transport.exceptions import TransportProtocolError
 
 from .exceptions import ConnectionInterrupted, TransportConnectionClosed
 from .flow_control import Overflow, QueueStats
+from .handover import Handover, Overlap
 from .listener_queue import COMPLETE, NO_LIMIT, Decode, ListenerQueue, Reaction
 
 __all__ = [
@@ -56,6 +57,9 @@ class Host(Protocol):
 
     async def stop_operation(self, op_id: int) -> None:
         """Tell the server the client stopped listening to ``op_id``."""
+
+    def stop_in_background(self, op_id: int) -> None:
+        """Tell the server to stop ``op_id`` without waiting for the send."""
 
 
 class OperationKind(enum.Enum):
@@ -118,16 +122,27 @@ class Operation:
     Attributes:
         id: The operation id, unique among the transport's running operations.
         kind: Execute or subscription.
-        payload: What it is sent again with on a new connection; ``None``
-            when it is never sent again (an execute, or reconnection off).
+        payload: What it is sent again with on a new connection (after a
+            loss, or by a renewal); ``None`` for an execute, never sent again.
         state: Where it is (see :class:`OperationState`).
         buffer: Its results, waiting for its consumer.
         connection: The connection it runs on (``None`` between connections).
+        handover: While a renewal moves it, its way from the results of the
+            connection it ran on before to those of the new one; else ``None``.
         overflow: What its buffer's reader does when the buffer reaches
             ``max_queued_results`` (its high-water mark).
     """
 
-    __slots__ = ("buffer", "connection", "id", "kind", "overflow", "payload", "state")
+    __slots__ = (
+        "buffer",
+        "connection",
+        "handover",
+        "id",
+        "kind",
+        "overflow",
+        "payload",
+        "state",
+    )
 
     def __init__(
         self,
@@ -145,6 +160,7 @@ class Operation:
         self.overflow = overflow
         self.state = OperationState.STARTING
         self.connection: Host | None = None
+        self.handover: Handover | None = None
 
     @property
     def ended(self) -> bool:
@@ -190,13 +206,15 @@ class Operations:
     among the running operations, whichever connection each runs on.
     """
 
-    __slots__ = ("_load", "_running", "listeners", "next_id")
+    __slots__ = ("_load", "_overlaps", "_running", "listeners", "next_id")
 
     def __init__(self) -> None:
         #: The running operations by id: what the receive loop reads on its hot path.
         self._running: dict[int, Operation] = {}
         # How many operations each connection holds, until their consumers leave.
         self._load: dict[Host, int] = {}
+        # The renewals' overlaps under way.
+        self._overlaps: list[Overlap] = []
         #: The id the next operation gets.
         self.next_id = 1
         #: The buffers by id (gql's ``listeners``).
@@ -223,6 +241,7 @@ class Operations:
         """Start afresh for a new ``connect()``: no operation, ids from 1."""
         self._running.clear()
         self._load.clear()
+        self._overlaps.clear()
         self.next_id = 1
 
     # ----------------------------------------------------------- one operation
@@ -282,6 +301,10 @@ class Operations:
         connection = operation.connection
         if connection is not None:
             self._unload(connection)
+        handover = operation.handover
+        if handover is not None:
+            operation.handover = None
+            handover.cut_short()
         # Every state may be left (OPERATION_MOVES); written out, as it runs
         # once per operation.
         operation.state = _LEFT
@@ -352,13 +375,20 @@ class Operations:
         code, reason = close_details(error)
         moving = []
         self._load.pop(connection, None)
+        for overlap in [overlap for overlap in self._overlaps if overlap.old is connection]:
+            # The new copies go on from what they hold.
+            self.overlap_over(overlap)
         for operation in self._running.values():
             if operation.connection is not connection:
                 continue
             operation.connection = None
             if operation.ended:
                 continue
-            if operation.kind is OperationKind.SUBSCRIPTION and operation.payload is not None:
+            if (
+                operation.kind is OperationKind.SUBSCRIPTION
+                and operation.payload is not None
+                and operation.state is not OperationState.STOPPED
+            ):
                 self._move(operation, OperationState.MOVING)
                 moving.append(operation)
                 continue
@@ -385,6 +415,86 @@ class Operations:
         self._move(operation, OperationState.RUNNING)
         self._attach(operation, connection)
         return True
+
+    # ---------------------------------------------------------------- renewal
+
+    def renew(self, old: Host, new: Host) -> Overlap:
+        """Move every subscription running on ``old`` to ``new``, both copies running.
+
+        Each moved subscription gets a :class:`~.handover.Handover`, which
+        takes its results from ``old`` until ``new`` catches up.  Executes
+        stay where they started.
+
+        Returns:
+            The overlap, whose subscriptions are to be started on ``new``.
+        """
+        overlap = Overlap(old)
+        for operation in self._running.values():
+            if (
+                operation.connection is old
+                and operation.kind is OperationKind.SUBSCRIPTION
+                and operation.state in _STOPPABLE
+                and operation.payload is not None
+                and not operation.ended
+            ):
+                self._unload(old)
+                self._attach(operation, new)
+                operation.handover = overlap.add(operation.id)
+        overlap.ready()
+        if overlap.handovers:
+            self._overlaps.append(overlap)
+        return overlap
+
+    def moved(self, overlap: Overlap) -> list[Operation]:
+        """The operations ``overlap`` moved that still run, in id order."""
+        running = self._running
+        return [
+            operation
+            for handover in overlap.handovers
+            if (operation := running.get(handover.op_id)) is not None
+            and operation.handover is handover
+        ]
+
+    def from_old(self, operation: Operation, message: Any, *, ends: bool) -> Sequence[Any]:
+        """What to queue for a message of ``operation``'s old copy (see ``Handover``).
+
+        An end there before the new copy said anything stands, and the new copy is stopped.
+        """
+        handover = operation.handover
+        assert handover is not None
+        stood = ends and not handover.settled
+        queued = handover.from_old(message, ends=ends)
+        connection = operation.connection
+        if stood and connection is not None:
+            connection.stop_in_background(operation.id)
+        return queued
+
+    @staticmethod
+    def from_new(operation: Operation, message: Any, *, ends: bool) -> Sequence[Any]:
+        """What to queue for a message of ``operation``'s new copy (see ``Handover``)."""
+        handover = operation.handover
+        assert handover is not None
+        return handover.from_new(message, ends=ends)
+
+    def overlap_over(self, overlap: Overlap) -> None:
+        """End ``overlap``: each moved subscription takes the new copy's results alone.
+
+        The results a handover held are queued now.
+        """
+        for operation in self.moved(overlap):
+            handover = operation.handover
+            assert handover is not None
+            operation.handover = None
+            buffer = operation.buffer
+            for message in handover.cut_short():
+                if isinstance(message, BaseException):
+                    buffer.fail(message)
+                else:
+                    buffer.feed(message)
+            buffer.wake()
+        if overlap in self._overlaps:
+            self._overlaps.remove(overlap)
+        overlap.ready()
 
     def end_all(self, error: Exception, *, complete_subscriptions: bool) -> None:
         """End every operation still running, each after its queued results.

@@ -119,6 +119,15 @@ class TransportOptions:
             is called again) and runs there; an extra connection closes once
             its last operation ends.  ``None`` (the default): one connection.
             See :doc:`/server-limits`.
+        renew_every: Renew each connection this many seconds after the
+            server acknowledged it (see
+            :meth:`~gql_aiohttp_websockets.AIOHTTPWebsocketsTransport.renew`):
+            a new connection is opened (a callable ``init_payload`` is called
+            again, for fresh credentials) and the subscriptions move to it
+            without a gap before the old one closes.  Set it below the
+            lifetime of the credentials a server closes the connection at.
+            ``None`` (the default): only when ``renew()`` is called.  See
+            :doc:`/reconnection`.
     """
 
     #: The legacy subprotocol's name (Apollo subscriptions-transport-ws).
@@ -162,6 +171,7 @@ class TransportOptions:
         max_queued_results: int | None = DEFAULT_MAX_QUEUED_RESULTS,
         on_queue_full: Overflow | str = Overflow.FAIL,
         max_operations_per_connection: int | None = None,
+        renew_every: float | None = None,
     ) -> None:
         offered = (
             (self.GRAPHQLWS_SUBPROTOCOL, self.APOLLO_SUBPROTOCOL)
@@ -225,6 +235,12 @@ class TransportOptions:
             )
         #: Read at each connect.
         self.max_operations_per_connection = max_operations_per_connection
+        if renew_every is not None and not renew_every > 0:
+            raise ValueError(
+                f"renew_every must be None or a number of seconds > 0, got {renew_every}"
+            )
+        #: Read at each connect.
+        self.renew_every = renew_every
 
         self._user_session = session
         self.__post_init__()

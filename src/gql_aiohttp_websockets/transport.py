@@ -218,6 +218,36 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         """
         await self._manager.live_connection().send_pong(payload)
 
+    async def renew(self) -> None:
+        """Replace the connection with a new one without a gap in any subscription.
+
+        Make before break: a new connection is opened beside the one in use
+        (a callable ``init_payload`` is called again, so fresh credentials
+        are sent) and, once the server acknowledged it, every running
+        subscription is started on it too.  Each subscription's results keep
+        coming from the old connection until the new one sends its first
+        message for it; then the old copy is stopped and whatever the old
+        connection sends for it later is dropped.  When every subscription
+        has switched (or :data:`~gql_aiohttp_websockets.manager.OVERLAP_SECONDS`
+        passed), the old connection is closed with 1000.  An ``execute()``
+        in flight finishes on the connection it started on; calls made
+        meanwhile run on either.  With ``max_operations_per_connection``,
+        every connection is renewed.  See :doc:`/reconnection`.
+
+        Calling it while a renewal is under way waits for that one.
+
+        Raises:
+            TransportConnectionFailed: The transport is not connected.
+            Exception: What opening the new connection failed with (the
+                server rejected it, could not be reached, or did not answer
+                in time); the old connection goes on untouched.
+            ConnectionInterrupted: The old connection was lost while the new
+                one was being opened (it is replaced as any lost connection
+                is, with ``reconnect=`` on).
+            TransportClosed: :meth:`close` was called meanwhile.
+        """
+        await self._manager.renew()
+
     # ------------------------------------------------------------- operations
 
     async def subscribe(
@@ -278,7 +308,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             OperationKind.SUBSCRIPTION,
             connection,
             stop_on_leave=send_stop is True,
-            payload=payload if manager.carries_over else None,
+            payload=payload,
             limit=limit,
             overflow=overflow,
         )
@@ -371,6 +401,9 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         try:
             await connection.send(frame)
         except TransportConnectionFailed:
+            if operation.connection is not connection:
+                # A renewal moved it meanwhile: it runs there.
+                return
             # The connection is going.  When it is replaced, its end decides
             # what the operation gets, as for those already running: sent
             # again (a subscription) or ConnectionInterrupted (an execute).

@@ -40,6 +40,11 @@ def test_reconnect_attempts(argv: list[str], expected: int) -> None:
     assert parse_arguments(argv).reconnect == expected
 
 
+def test_renew_every_seconds() -> None:
+    assert parse_arguments([URL]).renew_every is None
+    assert parse_arguments([URL, "--renew-every", "240"]).renew_every == 240.0
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -52,6 +57,8 @@ def test_reconnect_attempts(argv: list[str], expected: int) -> None:
         [URL, "--timeout", "nan"],
         [URL, "--ping-interval", "soon"],
         [URL, "--reconnect", "-1"],
+        [URL, "--renew-every", "0"],
+        [URL, "--renew-every", "soon"],
         [URL, "--subprotocol", "graphql-sse"],
         [URL, "--output", "yaml"],
     ],

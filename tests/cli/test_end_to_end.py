@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -282,6 +283,49 @@ async def test_reconnect_subscribes_again_on_a_new_connection(
     assert finished.returncode == 130
     assert "event: subscribed again (1 operation)" in finished.stderr
     assert len(server.connections[1].started_operations) == 1
+
+
+async def test_renew_every_renews_without_a_gap_reading_the_token_file_again(
+    tmp_path: Path,
+) -> None:
+    lifetime = scaled_timeout(2.0)
+    async with GraphQLWebsocketServer(example_schema(), token_lifetime=lifetime) as server:
+        token_file = tmp_path / "init.json"
+
+        def rotate() -> None:
+            token_file.write_text(json.dumps({"token": server.issue_token()}))
+
+        rotate()
+        async with running_cli(
+            server.url,
+            "-q",
+            "subscription { sequence }",
+            "--init-payload",
+            f"@{token_file}",
+            "--renew-every",
+            str(lifetime / 4),
+            "--events",
+        ) as cli:
+            numbers = [json.loads(await cli.read_line())["data"]["sequence"]]
+            for renewal in range(1, 4):
+                rotate()
+                await server.wait_for_connections(renewal + 1, scaled_timeout(30))
+                await server.connections[renewal].wait_for_type("connection_init")
+            # A few more numbers after the last renewal's switch.
+            while len(server.connections[-2].messages_of_type("complete")) == 0:
+                numbers.append(json.loads(await cli.read_line())["data"]["sequence"])
+            for _ in range(5):
+                numbers.append(json.loads(await cli.read_line())["data"]["sequence"])
+            cli.process.send_signal(signal.SIGINT)
+            finished = await cli.finish()
+
+    assert finished.returncode == 130
+    assert finished.stderr.count("event: renewed (1 subscription moved without a gap") >= 3
+    assert server.admission.expired == 0
+    # Each connection was let in with the token the file held when it was made.
+    tokens = [record.init_payload["token"] for record in server.connections]
+    assert len(set(tokens)) == len(tokens)
+    assert set(range(numbers[0], numbers[-1] + 1)) == set(numbers)
 
 
 async def test_a_reader_that_leaves_ends_the_run_quietly(

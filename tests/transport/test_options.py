@@ -277,6 +277,7 @@ OUR_DEFAULTS: dict[str, Any] = {
     "max_queued_results": 10_000,
     "on_queue_full": Overflow.FAIL,
     "max_operations_per_connection": None,
+    "renew_every": None,
 }
 
 
@@ -772,3 +773,9 @@ async def test_orjson_serializer_and_deserializer_are_used(
     assert received_types[0] == "connection_ack"
     payloads = [message for message in deserialized if "type" not in message]
     assert [payload["data"] for payload in payloads] == [HELLO_DATA, HELLO_DATA, *TICKS_DATA]
+
+
+@pytest.mark.parametrize("seconds", [0, -1.0])
+def test_renew_every_must_be_positive(seconds: float) -> None:
+    with pytest.raises(ValueError, match="renew_every must be None or a number of seconds > 0"):
+        AIOHTTPWebsocketsTransport(url="ws://127.0.0.1:9/graphql", renew_every=seconds)

@@ -174,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"in a row (default {DEFAULT_RECONNECT_ATTEMPTS}) and subscribe again",
     )
     parser.add_argument(
+        "--renew-every",
+        metavar="S",
+        type=_positive_float,
+        help="renew the connection every S seconds without a gap in the subscription: "
+        "a new one is opened first (--init-payload @FILE is read again), then the old "
+        "one closed; set it below the lifetime of the server's tokens",
+    )
+    parser.add_argument(
         "--count",
         metavar="N",
         type=_int_at_least(1),

@@ -271,7 +271,11 @@ class Invocation:
         init_payload: The ``connection_init`` payload; ``None`` sends none.
         subprotocols: The subprotocols to offer; ``None`` for the transport's default.
         ping_interval: Seconds between protocol pings, or ``None``.
+        init_payload_file: ``--init-payload @FILE``'s value, read again for
+            each connection; ``None`` otherwise.
         reconnect: The retry policy, or ``None`` without ``--reconnect``.
+        renew_every: ``--renew-every``: seconds after which each connection
+            is renewed, or ``None``.
         count: Stop a subscription after this many results; ``None``: never.
         timeout: Seconds allowed to connect and between results; ``None``: the
             transport's connect and ack timeouts, then forever.
@@ -293,6 +297,8 @@ class Invocation:
     events: bool
     output: OutputFormat
     debug: bool
+    init_payload_file: str | None = None
+    renew_every: float | None = None
 
 
 def _check_url(text: str, headers: list[tuple[str, str]]) -> str:
@@ -356,4 +362,10 @@ def build_invocation(
         events=arguments.events,
         output=output,
         debug=arguments.debug,
+        init_payload_file=(
+            arguments.init_payload
+            if arguments.init_payload is not None and arguments.init_payload.startswith(_FROM_FILE)
+            else None
+        ),
+        renew_every=arguments.renew_every,
     )

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 from collections.abc import Awaitable, Iterator
@@ -52,6 +53,9 @@ from ..lifecycle_events import (
     Connected,
     Connecting,
     Disconnected,
+    RenewalFailed,
+    RenewalStarted,
+    Renewed,
     Resubscribed,
     Retrying,
     TransportEvent,
@@ -59,7 +63,7 @@ from ..lifecycle_events import (
 from ..redaction import safe_url
 from ..transport import AIOHTTPWebsocketsTransport
 from .arguments import PROGRAM, ExitCode
-from .inputs import Invocation
+from .inputs import Invocation, load_init_payload
 from .output import OutputClosed, ResultPrinter, clock, error_lines
 
 __all__ = [
@@ -217,6 +221,16 @@ def describe_event(event: TransportEvent, url: str) -> str:
             f"subscribed again ({event.count} operation{plural}) after a {event.gap:.2f} s gap; "
             "results the server sent meanwhile are not replayed"
         )
+    if isinstance(event, RenewalStarted):
+        return "renewing the connection: opening a new one beside it"
+    if isinstance(event, Renewed):
+        plural = "" if event.moved == 1 else "s"
+        return (
+            f"renewed ({event.moved} subscription{plural} moved without a gap, "
+            f"{event.duplicates} duplicate result(s) dropped) in {event.seconds:.2f} s"
+        )
+    if isinstance(event, RenewalFailed):
+        return f"could not renew, the connection goes on: {one_line(str(event.error))}"
     closed: Closed = event
     return "closed" if closed.error is None else f"closed: {one_line(str(closed.error))}"
 
@@ -292,16 +306,23 @@ def build_transport(invocation: Invocation, stderr: TextIO) -> AIOHTTPWebsockets
         stderr: Where ``--events`` lines go.
     """
     options: dict[str, Any] = {}
+    reread = invocation.init_payload_file
+    if reread is not None:
+        # Read again for each connection: a renewal sends what the file
+        # holds then (a token rotated on disk, say).
+        options["init_payload"] = functools.partial(load_init_payload, reread)
+    else:
+        options["init_payload"] = {} if invocation.init_payload is None else invocation.init_payload
     if invocation.timeout is not None:
         options["connect_timeout"] = invocation.timeout
         options["ack_timeout"] = invocation.timeout
     return AIOHTTPWebsocketsTransport(
         url=invocation.url,
         headers=CIMultiDict(invocation.headers) if invocation.headers else None,
-        init_payload={} if invocation.init_payload is None else invocation.init_payload,
         subprotocols=invocation.subprotocols,
         ping_interval=invocation.ping_interval,
         reconnect=invocation.reconnect or False,
+        renew_every=invocation.renew_every,
         on_event=EventPrinter(stderr, invocation.url) if invocation.events else None,
         **options,
     )

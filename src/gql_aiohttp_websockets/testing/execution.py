@@ -111,7 +111,7 @@ def error_from_exception(error: BaseException) -> dict[str, Any]:
 
 
 async def run_operation(
-    schema: GraphQLSchema, request: OperationRequest, context: object
+    schema: GraphQLSchema, request: OperationRequest, context: object, root_value: object = None
 ) -> Outcome:
     """Parse, validate and start one operation.
 
@@ -122,6 +122,7 @@ async def run_operation(
         schema: The schema to run against.
         request: The operation.
         context: Passed to resolvers as ``info.context``.
+        root_value: The root value: the first argument of top-level resolvers.
 
     Returns:
         What happened: rejected before execution, one result, or a stream.
@@ -138,6 +139,7 @@ async def run_operation(
         subscribed: object = subscribe(
             schema,
             document,
+            root_value=root_value,
             context_value=context,
             variable_values=request.variables,
             operation_name=request.operation_name,
@@ -151,6 +153,7 @@ async def run_operation(
     executed: object = execute(
         schema,
         document,
+        root_value=root_value,
         context_value=context,
         variable_values=request.variables,
         operation_name=request.operation_name,

@@ -8,10 +8,12 @@ from typing import Any
 
 from graphql import GraphQLSchema
 
+from .admission import Admission
 from .legacy_session import SUBPROTOCOL as LEGACY_SUBPROTOCOL
 from .legacy_session import LegacySession
 from .server_base import BOTH_SUBPROTOCOLS, LoopbackWebsocketServer
 from .session import DEFAULT_CONTEXT, OnConnect, ServerSettings, Session
+from .ticker import SequenceTicker
 from .transport_ws_session import SUBPROTOCOL as TRANSPORT_WS_SUBPROTOCOL
 from .transport_ws_session import TransportWsSession
 from .wire import ServerWire
@@ -77,6 +79,18 @@ class GraphQLWebsocketServer(LoopbackWebsocketServer):
             run at once; one more gets ``error`` "Subscription limit reached"
             for that operation, as from Strawberry (``None``: no cap).
         port: The TCP port to listen on; 0 (the default) picks a free one.
+        token_lifetime: Ask every ``connection_init`` for a token this server
+            issued (``{"token": server.issue_token()}``), valid this many
+            seconds: a connection is closed with 4403 when its token expires,
+            as Hasura does (``None``: no token is asked for).
+        tick_interval: Seconds between the numbers of the ``sequence``
+            subscription (see :attr:`ticker`); ``None``: only
+            ``server.ticker.tick()`` moves it.
+
+    Attributes:
+        ticker: The global sequence every ``sequence`` subscriber gets, the
+            root value of every operation.
+        admission: Who is let in (see :meth:`refuse_inits`, :meth:`issue_token`).
 
     Raises:
         ValueError: A name in ``subprotocols`` is not one this server speaks.
@@ -97,6 +111,8 @@ class GraphQLWebsocketServer(LoopbackWebsocketServer):
         response_headers: Mapping[str, str] | None = None,
         max_operations_per_connection: int | None = None,
         port: int = 0,
+        token_lifetime: float | None = None,
+        tick_interval: float | None = 0.01,
     ) -> None:
         super().__init__(
             subprotocols=subprotocols,
@@ -108,6 +124,8 @@ class GraphQLWebsocketServer(LoopbackWebsocketServer):
         unknown = [name for name in self.subprotocols if name not in _SESSIONS]
         if unknown:
             raise ValueError(f"unsupported subprotocols {unknown}; choose from {list(_SESSIONS)}")
+        self.ticker = SequenceTicker(tick_interval)
+        self.admission = Admission(token_lifetime)
         self.settings = ServerSettings(
             schema=_graphql_core_schema(schema),
             on_connect=on_connect,
@@ -116,7 +134,31 @@ class GraphQLWebsocketServer(LoopbackWebsocketServer):
             ping_interval=ping_interval,
             connection_init_timeout=connection_init_timeout,
             max_operations_per_connection=max_operations_per_connection,
+            admission=self.admission,
+            root_value=self.ticker,
         )
+
+    def issue_token(self) -> str:
+        """A token for ``connection_init`` (``{"token": ...}``), valid ``token_lifetime`` seconds.
+
+        Raises:
+            RuntimeError: The server was made without ``token_lifetime``.
+        """
+        return self.admission.issue_token()
+
+    def refuse_inits(self) -> None:
+        """Refuse every new ``connection_init`` (4403; legacy: ``connection_error``).
+
+        The connections already acknowledged go on.
+        """
+        self.admission.refusing = True
+
+    def accept_inits(self) -> None:
+        """Let new connections in again (see :meth:`refuse_inits`)."""
+        self.admission.refusing = False
+
+    async def _after_connections_closed(self) -> None:
+        await self.ticker.stop()
 
     async def _serve(self, wire: ServerWire) -> None:
         subprotocol = wire.record.subprotocol

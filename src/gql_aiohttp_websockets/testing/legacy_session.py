@@ -92,6 +92,7 @@ class LegacySession(Session):
         if decision.ack_payload is not None:
             ack["payload"] = decision.ack_payload
         await self.wire.send_json(ack)
+        self.expire_at(decision)
         interval = self.settings.keep_alive_interval
         if interval is not None:
             await self._send_keep_alive()

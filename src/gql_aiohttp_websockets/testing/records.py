@@ -204,6 +204,33 @@ class ConnectionRecord:
             self.received.append(parsed)
         self._changed.set()
 
+    def record_sent(self, message: Any) -> None:
+        """Store one message the server sent and wake up waiters (server-side use)."""
+        self.sent.append(message)
+        self._changed.set()
+
+    async def wait_for_sent(
+        self, predicate: Callable[[Any], bool], count: int = 1, timeout: float | None = None
+    ) -> None:
+        """Wait until at least ``count`` messages the server sent match ``predicate``.
+
+        Raises:
+            TimeoutError: Fewer were sent in time.
+        """
+        seconds = resolve_timeout(timeout)
+
+        async def enough() -> None:
+            while sum(1 for message in self.sent if predicate(message)) < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            await asyncio.wait_for(enough(), seconds)
+        except asyncio.TimeoutError:
+            raise TimeoutError(
+                f"fewer than {count} matching messages sent after {seconds:g} s"
+            ) from None
+
     def mark_closed(self, code: int | None, reason: str, closed_by: ClosedBy) -> None:
         """Record how the connection ended; only the first call counts (server-side use).
 

@@ -8,6 +8,7 @@ It matches the schema of the Node.js reference servers, plus two demo subscripti
       error(message: String = "intentional error"): String
       errorNonNull(message: String = "intentional non-null error"): String!
       connectionParams: String
+      sleep(ms: Int!): Int!
     }
     type Mutation { addNumbers(a: Int!, b: Int!): Int! }
     type Price { symbol: String!  price: Float!  seq: Int! }
@@ -16,7 +17,11 @@ It matches the schema of the Node.js reference servers, plus two demo subscripti
       errorAfter(n: Int!, delay_ms: Int = 10): Int!
       ticks(count: Int = 5, delay_ms: Int = 0): Int!
       prices(symbol: String!, count: Int = 5, delay_ms: Int = 0): Price!
+      sequence: Int!
     }
+
+``sequence`` needs a :class:`~gql_aiohttp_websockets.testing.ticker.SequenceTicker`
+as the root value, as ``GraphQLWebsocketServer`` gives it.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from graphql import (
     GraphQLSchema,
     GraphQLString,
 )
+
+from .ticker import SequenceTicker
 
 __all__ = ["example_schema", "price_at"]
 
@@ -85,6 +92,18 @@ def _connection_params(_root: object, info: GraphQLResolveInfo[Any]) -> str | No
     if params is None:
         return None
     return json.dumps(params, separators=(",", ":"))
+
+
+async def _sleep(_root: object, _info: GraphQLResolveInfo[Any], ms: int) -> int:
+    await asyncio.sleep(ms / 1000)
+    return ms
+
+
+async def _sequence(root: object, _info: GraphQLResolveInfo[Any]) -> AsyncIterator[int]:
+    if not isinstance(root, SequenceTicker):
+        raise GraphQLError("sequence needs the server's SequenceTicker as the root value")
+    async for value in root.numbers():
+        yield value
 
 
 def _add_numbers(_root: object, _info: GraphQLResolveInfo[Any], a: int, b: int) -> int:
@@ -190,6 +209,12 @@ def example_schema() -> GraphQLSchema:
                 resolve=_connection_params,
                 description="JSON text of this websocket's connection_init payload",
             ),
+            "sleep": GraphQLField(
+                GraphQLNonNull(GraphQLInt),
+                args={"ms": _int_arg(required=True)},
+                resolve=_sleep,
+                description="Answers ms after ms milliseconds",
+            ),
         },
     )
     mutation = GraphQLObjectType(
@@ -245,6 +270,13 @@ def example_schema() -> GraphQLSchema:
                 subscribe=_prices,
                 resolve=_event,
                 description="Emits count deterministic prices for symbol (see price_at)",
+            ),
+            "sequence": GraphQLField(
+                GraphQLNonNull(GraphQLInt),
+                subscribe=_sequence,
+                resolve=_event,
+                description="The server's global sequence: each number goes to every "
+                "subscriber at that moment, whatever its connection",
             ),
         },
     )

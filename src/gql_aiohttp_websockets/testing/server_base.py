@@ -267,6 +267,22 @@ class LoopbackWebsocketServer:
             if wire.record is record:
                 wire.drop()
 
+    def hold_sends(self, record: ConnectionRecord) -> None:
+        """Hold back what the server sends on the connection ``record`` is about.
+
+        As a server whose writes lag (a slow task, a full socket): its
+        messages wait, in order, until :meth:`release_sends`.
+        """
+        for wire in list(self._live):
+            if wire.record is record:
+                wire.hold()
+
+    def release_sends(self, record: ConnectionRecord) -> None:
+        """Send what :meth:`hold_sends` held back on that connection, and go on."""
+        for wire in list(self._live):
+            if wire.record is record:
+                wire.release()
+
     async def _serve(self, wire: ServerWire) -> None:
         """Own one accepted websocket until the connection has ended."""
         raise NotImplementedError

@@ -17,6 +17,7 @@ from typing import Any
 
 from graphql import GraphQLSchema
 
+from .admission import EXPIRED_CODE, EXPIRED_REASON, Admission, Refused
 from .execution import (
     OperationRequest,
     Rejected,
@@ -59,6 +60,8 @@ class ServerSettings:
         max_operations_per_connection: The most operations one connection may
             run at once (``None``: no cap); one more is refused as Strawberry
             refuses it (see `Session.refused_at_cap`).
+        admission: Who is let in, and until when (see `Admission`).
+        root_value: The root value of every operation.
     """
 
     schema: GraphQLSchema
@@ -68,6 +71,8 @@ class ServerSettings:
     ping_interval: float | None = None
     connection_init_timeout: float | None = None
     max_operations_per_connection: int | None = None
+    admission: Admission | None = None
+    root_value: object = None
 
 
 @dataclass(frozen=True)
@@ -78,11 +83,14 @@ class ConnectDecision:
         accepted: Whether the connection may proceed.
         ack_payload: The payload for ``connection_ack``, if any.
         error: The exception ``on_connect`` raised, if it did.
+        expires_in: Seconds until the connection's token expires, when
+            there is one: the session closes it with 4403 then.
     """
 
     accepted: bool
     ack_payload: dict[str, Any] | None = None
     error: Exception | None = None
+    expires_in: float | None = None
 
 
 class Session:
@@ -126,6 +134,14 @@ class Session:
         """
         self.wire.record.init_payload = payload
         ack_payload: dict[str, Any] | None = None
+        expires_in = None
+        admission = self.settings.admission
+        if admission is not None:
+            try:
+                expires_in = admission.admit(payload)
+            except Refused as refused:
+                _log.info("refused a connection_init: %s", refused)
+                return ConnectDecision(accepted=False)
         try:
             if self.settings.on_connect is not None:
                 verdict = self.settings.on_connect(payload)
@@ -141,7 +157,18 @@ class Session:
             # meet; it is logged, not re-raised.
             _log.exception("on_connect or the context factory raised")
             return ConnectDecision(accepted=False, error=error)
-        return ConnectDecision(accepted=True, ack_payload=ack_payload)
+        return ConnectDecision(accepted=True, ack_payload=ack_payload, expires_in=expires_in)
+
+    def expire_at(self, decision: ConnectDecision) -> None:
+        """Close the connection with 4403 when its token expires, as Hasura does."""
+        if decision.expires_in is not None:
+            self.call_later(decision.expires_in, self._token_expired)
+
+    async def _token_expired(self) -> None:
+        admission = self.settings.admission
+        if admission is not None:
+            admission.expired += 1
+        await self.wire.close(EXPIRED_CODE, EXPIRED_REASON)
 
     async def _build_context(self, payload: Any) -> object:
         context = self.settings.context
@@ -246,7 +273,9 @@ class Session:
 
     async def _operate(self, op_id: Hashable, request: OperationRequest) -> None:
         try:
-            outcome = await run_operation(self.settings.schema, request, self.context)
+            outcome = await run_operation(
+                self.settings.schema, request, self.context, self.settings.root_value
+            )
             if isinstance(outcome, Rejected):
                 self._forget(op_id)
                 await self.send_rejected(op_id, outcome.errors)

@@ -113,6 +113,7 @@ class TransportWsSession(Session):
         if decision.ack_payload is not None:
             ack["payload"] = decision.ack_payload
         await self.wire.send_json(ack)
+        self.expire_at(decision)
         if self.settings.ping_interval is not None:
             self.start_timer(self.settings.ping_interval, self._send_ping)
         return True

@@ -35,6 +35,17 @@ class ServerWire:
         self.record = record
         self._send_lock = asyncio.Lock()
         self._server_close: tuple[int, str] | None = None
+        # Cleared while the server holds its messages back (see hold()).
+        self._sending = asyncio.Event()
+        self._sending.set()
+
+    def hold(self) -> None:
+        """Hold back every message from now on (in order) until `release`: a lagging server."""
+        self._sending.clear()
+
+    def release(self) -> None:
+        """Send what was held back, and send at once again."""
+        self._sending.set()
 
     @property
     def closing(self) -> bool:
@@ -72,13 +83,14 @@ class ServerWire:
         if self.closing:
             return False
         async with self._send_lock:
+            await self._sending.wait()
             try:
                 await self.ws.send_str(text)
             except ConnectionError:
                 # The peer went away mid-send; the reader records how.
                 return False
         if record:
-            self.record.sent.append(message)
+            self.record.record_sent(message)
         return True
 
     async def close(self, code: int, reason: str = "") -> None:

@@ -50,6 +50,11 @@ function buildTestSchema(log) {
     return params === undefined || params === null ? null : JSON.stringify(params);
   };
 
+  query.sleep.resolve = async (_root, args) => {
+    await sleep(args.ms);
+    return args.ms;
+  };
+
   const mutation = schema.getMutationType().getFields();
   mutation.addNumbers.resolve = (_root, args) => args.a + args.b;
 
@@ -87,8 +92,64 @@ function buildTestSchema(log) {
   };
   subscription.errorAfter.resolve = (payload) => payload.errorAfter;
 
+  subscription.sequence.subscribe = () => ticker.subscribe();
+  subscription.sequence.resolve = (payload) => payload;
+
   return schema;
 }
+
+// One global sequence, sent to every subscriber of `sequence` at each tick
+// (INTEROP_SEQUENCE_MS apart, 10 by default), in the order they subscribed:
+// a client moving a subscription between connections can count what it
+// missed and what it got twice.  It starts with the first subscriber and
+// never stops, so that the numbers are the server's, not a connection's.
+const ticker = (() => {
+  const subscribers = new Set();
+  let value = 0;
+  let timer = null;
+  const start = () => {
+    if (timer !== null) return;
+    timer = setInterval(() => {
+      value += 1;
+      for (const push of subscribers) push(value);
+    }, envMs('INTEROP_SEQUENCE_MS', 10));
+    timer.unref();
+  };
+  return {
+    subscribe() {
+      const queue = [];
+      let wake = null;
+      let closed = false;
+      const push = (n) => {
+        queue.push(n);
+        if (wake !== null) {
+          wake();
+          wake = null;
+        }
+      };
+      subscribers.add(push);
+      start();
+      return {
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+        async next() {
+          while (queue.length === 0) {
+            if (closed) return { value: undefined, done: true };
+            await new Promise((resolve) => (wake = resolve));
+          }
+          return { value: queue.shift(), done: false };
+        },
+        async return() {
+          closed = true;
+          subscribers.delete(push);
+          if (wake !== null) wake();
+          return { value: undefined, done: true };
+        },
+      };
+    },
+  };
+})();
 
 function connectionLabel(context) {
   return context && context.connectionNo !== undefined ? `#${context.connectionNo}` : '#?';
