@@ -153,7 +153,7 @@ def reconnection() -> str:
 
 
 def renewal() -> str:
-    """One subscription through a renewal: both copies run until the new one delivers."""
+    """One subscription through a renewal: both copies run until they line up."""
     start, ack, sent, switch, closed = 30.0, 40.0, 43.0, 52.0, 60.0
     lanes = {
         "your async for": 70,
@@ -165,7 +165,7 @@ def renewal() -> str:
     c = Canvas(lanes, 440, "Timeline of a renewal: a new connection before the old one closes")
     c.shade(sent, switch, "overlap: both copies run", "#f6e05e", "#fffff0", AMBER)
     c.bar(2, closed, "old connection", BLUE, "#ebf8ff")
-    c.note(2, "old connection", "delivers until the switch", BLUE, 24)
+    c.note(2, "old connection", "delivers until the copies line up", BLUE, 24)
     c.note(closed + 1, "old connection", "closed with 1000", BLUE, 4)
     c.bar(start + 2, 99, "new connection", GREEN, "#f0fff4")
     c.note(
@@ -180,12 +180,13 @@ def renewal() -> str:
     c.note(ack - 3, "new connection", "ack", GREEN, -12)
     c.arrow(sent, "new connection", sent + 2, "server", GREEN)
     c.results((8, 16, 24, 32, 40, 48), "old connection", BLUE)
-    # The switch: the new copy's first result; the old copy is stopped.
+    # The switch: the old copy sends the new copy's first result too; the
+    # new copy goes on from there, the old copy is stopped.
     c.results((switch - 1.5,), "new connection", GREEN)
-    c.dot(switch, "your async for", AMBER, "switch: the new copy's first result", above=True)
+    c.dot(switch, "your async for", AMBER, "lined up: each event once", above=True)
     c.arrow(switch + 1.5, "old connection", switch + 3, "server", RED)
     c.note(switch + 3, "server", "old copy stopped", RED, 22)
-    c.note(switch - 1, "old connection", "later results from it: dropped", RED, -14)
+    c.note(switch - 1, "old connection", "its repeats: dropped", RED, -14)
     c.results((62, 70, 78, 86, 94), "new connection", GREEN)
     c.note(
         80,

@@ -29,14 +29,18 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections import deque
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-__all__ = ["RECENT", "Handover", "Overlap", "Stage"]
+__all__ = ["HOLD_SECONDS", "RECENT", "Handover", "Overlap", "Stage"]
 
 #: How many of the old copy's last results are kept, to find the new copy's first among them.
 RECENT = 32
+#: The longest the new copy's results are held for an old copy that is behind.  A
+#: server is seldom that far behind on one connection; a subscription whose copies
+#: can never line up (a counter of its own, started over on the new connection) is
+#: handed over then, as after a reconnection.
+HOLD_SECONDS = 2.0
 
 
 class OldCopy(Protocol):
@@ -98,6 +102,14 @@ class Overlap:
         if self.waiting <= 0 and not self._over.done():
             self._over.set_result(None)
 
+    def overdue(self, now: float) -> list[Handover]:
+        """The handovers that have held the new copy's results for ``HOLD_SECONDS``."""
+        return [
+            handover
+            for handover in self.handovers
+            if handover.stage is Stage.HOLDING and now - handover.held_since >= HOLD_SECONDS
+        ]
+
     def ready(self) -> None:
         """Every handover was added: the wait may end once each settled."""
         if self.waiting <= 0 and not self._over.done():
@@ -126,16 +138,19 @@ class Handover:
     subscription.
     """
 
-    __slots__ = ("_first", "_held", "_recent", "_skip", "op_id", "overlap", "stage")
+    __slots__ = ("_first", "_held", "_recent", "_skip", "held_since", "op_id", "overlap", "stage")
 
     def __init__(self, overlap: Overlap, op_id: int) -> None:
         self.overlap = overlap
         self.op_id = op_id
         self.stage = Stage.OLD
-        self._recent: deque[Any] = deque(maxlen=RECENT)
+        # Lists, not deques: a thousand handovers at once must stay small.
+        self._recent: list[Any] = []
         self._held: list[Any] = []
-        self._skip: deque[Any] = deque()
+        self._skip: list[Any] = []
         self._first: Any = None
+        #: When the new copy's first result was held (``HOLDING``), on the loop's clock.
+        self.held_since = 0.0
 
     @property
     def settled(self) -> bool:
@@ -155,7 +170,10 @@ class Handover:
                 # The server ended it there first: that end stands.
                 self._settle(Stage.NEW, switched=False, stop_old=False)
                 return (message,)
-            self._recent.append(message)
+            recent = self._recent
+            recent.append(message)
+            if len(recent) > RECENT:
+                del recent[0]
             return (message,)
         if stage is Stage.HOLDING:
             if ends or message == self._first:
@@ -186,29 +204,31 @@ class Handover:
             recent = self._recent
             if message in recent:
                 # The old copy was ahead: what it sent after this, the new
-                # copy will repeat.
-                at = len(recent) - 1 - list(reversed(recent)).index(message)
-                self._skip.extend(list(recent)[at + 1 :])
-                recent.clear()
+                # copy will repeat, in that order.
+                at = len(recent) - 1 - recent[::-1].index(message)
+                self._skip = recent[:at:-1]
+                self._recent = []
                 self.overlap.dropped += 1
                 self._settle(Stage.SKIPPING if self._skip else Stage.NEW, switched=True)
                 return ()
-            recent.clear()
+            self._recent = []
             self._first = message
             self._held.append(message)
             self.stage = Stage.HOLDING
+            self.held_since = asyncio.get_running_loop().time()
             return ()
         if stage is Stage.HOLDING:
             self._held.append(message)
             return self._release(switched=True) if ends else ()
+        # The repeats still expected, the next one last.
         skip = self._skip
-        if not ends and skip and message == skip[0]:
-            skip.popleft()
+        if not ends and skip and message == skip[-1]:
+            skip.pop()
             self.overlap.dropped += 1
             if not skip:
                 self.stage = Stage.NEW
             return ()
-        skip.clear()
+        self._skip = []
         self.stage = Stage.NEW
         return (message,)
 
@@ -233,7 +253,7 @@ class Handover:
     def _settle(self, stage: Stage, *, switched: bool, stop_old: bool = True) -> None:
         was_waiting = not self.settled
         self.stage = stage
-        self._recent.clear()
+        self._recent = []
         if stop_old:
             self.overlap.old.stop_in_background(self.op_id)
         if was_waiting:

@@ -153,11 +153,12 @@ class Renewed:
 
     Attributes:
         moved: How many subscriptions were moved to the new connection.
-        duplicates: Results the old connection sent after a subscription's
-            first result on the new one, dropped (see :doc:`/reconnection`).
-        switched: How many of the moved subscriptions got a message on the
-            new connection before the old one was closed; the others were
-            switched when the overlap bound passed.
+        duplicates: Results dropped as repeats of one already delivered (the
+            events sent on both connections during the overlap; see
+            :doc:`/reconnection`).
+        switched: How many of the moved subscriptions lined up on their
+            results before the old connection was closed; the others were let
+            go when the overlap bound passed (or ended meanwhile).
         seconds: From the start of the renewal until the old connection
             was closed.
         connection: As in :class:`RenewalStarted`.
@@ -236,8 +237,8 @@ class EventSink:
             )
         elif type(event) is Renewed:
             log.info(
-                "renewed %s: %d subscription(s) moved (%d switched on a result), "
-                "%d duplicate result(s) dropped, in %.2f s",
+                "renewed %s: %d subscription(s) moved (%d lined up on their results), "
+                "%d repeated result(s) dropped, in %.2f s",
                 "the connection" if event.connection == 1 else f"connection {event.connection}",
                 event.moved,
                 event.switched,

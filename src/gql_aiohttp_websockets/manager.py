@@ -62,9 +62,13 @@ _CLOSED_WHILE_CONNECTING = "close() was called while the transport was connectin
 _CLOSED_WHILE_RENEWING = "close() was called while the connection was being renewed"
 
 #: The longest a renewal keeps the old connection open for a subscription
-#: whose new copy has sent nothing yet.  By then the server has long started
-#: the new copy, which gets every event after that: the old one is let go.
+#: whose two copies have not lined up (see ``handover.py``).  By then the
+#: server has long started the new copy, which gets every event after that:
+#: the old one is let go, and the new copy's held results are delivered.
 OVERLAP_SECONDS = 5.0
+
+#: How often a renewal looks for subscriptions held too long (``HOLD_SECONDS``).
+HOLD_CHECK_SECONDS = 0.25
 
 #: A failed automatic renewal is tried again after this share of ``renew_every``.
 RENEWAL_RETRY_SHARE = 0.1
@@ -726,7 +730,13 @@ class ConnectionManager:
         overlap = self._operations.renew(old, new)
         try:
             await self._start_moved(new, self._operations.moved(overlap))
-            await overlap.wait(OVERLAP_SECONDS)
+            # Each subscription lines up, or is let go: when its new copy's
+            # results have been held for HOLD_SECONDS, or at OVERLAP_SECONDS.
+            deadline = loop.time() + OVERLAP_SECONDS
+            while not await overlap.wait(min(HOLD_CHECK_SECONDS, deadline - loop.time())):
+                if loop.time() >= deadline:
+                    break
+                self._operations.release_overdue(overlap, loop.time())
         finally:
             # From here on the old connection's end is no loss.
             lane.retiring = None

@@ -28,7 +28,7 @@ from gql.transport.exceptions import TransportProtocolError
 
 from .exceptions import ConnectionInterrupted, TransportConnectionClosed
 from .flow_control import Overflow, QueueStats
-from .handover import Handover, Overlap
+from .handover import Handover, Overlap, Stage
 from .listener_queue import COMPLETE, NO_LIMIT, Decode, ListenerQueue, Reaction
 
 __all__ = [
@@ -467,14 +467,36 @@ class Operations:
         connection = operation.connection
         if stood and connection is not None:
             connection.stop_in_background(operation.id)
+        self._done_with(operation, handover)
         return queued
 
-    @staticmethod
-    def from_new(operation: Operation, message: Any, *, ends: bool) -> Sequence[Any]:
+    def from_new(self, operation: Operation, message: Any, *, ends: bool) -> Sequence[Any]:
         """What to queue for a message of ``operation``'s new copy (see ``Handover``)."""
         handover = operation.handover
         assert handover is not None
-        return handover.from_new(message, ends=ends)
+        queued = handover.from_new(message, ends=ends)
+        self._done_with(operation, handover)
+        return queued
+
+    @staticmethod
+    def _done_with(operation: Operation, handover: Handover) -> None:
+        # Once the new copy alone is delivered, its results skip the handover.
+        if handover.stage is Stage.NEW:
+            operation.handover = None
+
+    def release_overdue(self, overlap: Overlap, now: float) -> None:
+        """Hand over the subscriptions whose old copy has been behind for too long.
+
+        Their held results are queued now (see ``HOLD_SECONDS``).
+        """
+        overdue = overlap.overdue(now)
+        if overdue:
+            running = self._running
+            for handover in overdue:
+                operation = running.get(handover.op_id)
+                if operation is not None and operation.handover is handover:
+                    self._queue(operation, handover.cut_short())
+                    self._done_with(operation, handover)
 
     def overlap_over(self, overlap: Overlap) -> None:
         """End ``overlap``: each moved subscription takes the new copy's results alone.
@@ -484,17 +506,23 @@ class Operations:
         for operation in self.moved(overlap):
             handover = operation.handover
             assert handover is not None
-            operation.handover = None
-            buffer = operation.buffer
-            for message in handover.cut_short():
-                if isinstance(message, BaseException):
-                    buffer.fail(message)
-                else:
-                    buffer.feed(message)
-            buffer.wake()
+            self._queue(operation, handover.cut_short())
+            # One still skipping the new copy's repeats of what the old copy
+            # delivered keeps at it.
+            self._done_with(operation, handover)
         if overlap in self._overlaps:
             self._overlaps.remove(overlap)
         overlap.ready()
+
+    @staticmethod
+    def _queue(operation: Operation, messages: Sequence[Any]) -> None:
+        buffer = operation.buffer
+        for message in messages:
+            if isinstance(message, BaseException):
+                buffer.fail(message)
+            else:
+                buffer.feed(message)
+        buffer.wake()
 
     def end_all(self, error: Exception, *, complete_subscriptions: bool) -> None:
         """End every operation still running, each after its queued results.

@@ -225,13 +225,14 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         (a callable ``init_payload`` is called again, so fresh credentials
         are sent) and, once the server acknowledged it, every running
         subscription is started on it too.  Each subscription's results keep
-        coming from the old connection until the new one sends its first
-        message for it; then the old copy is stopped and whatever the old
-        connection sends for it later is dropped.  When every subscription
-        has switched (or :data:`~gql_aiohttp_websockets.manager.OVERLAP_SECONDS`
-        passed), the old connection is closed with 1000.  An ``execute()``
-        in flight finishes on the connection it started on; calls made
-        meanwhile run on either.  With ``max_operations_per_connection``,
+        coming from the old connection until its two copies line up on a
+        result the server sent on both; from then on the new connection's
+        come, none twice (see ``handover.py``).
+        When every subscription has moved (or
+        :data:`~gql_aiohttp_websockets.manager.OVERLAP_SECONDS` passed), the
+        old connection is closed with 1000.  An ``execute()`` in flight
+        finishes on the connection it started on; calls made meanwhile run
+        on either.  With ``max_operations_per_connection``,
         every connection is renewed.  See :doc:`/reconnection`.
 
         Calling it while a renewal is under way waits for that one.
