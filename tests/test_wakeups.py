@@ -15,10 +15,12 @@ from collections import deque
 import pytest
 
 from gql_aiohttp_websockets import ListenerQueue
+from gql_aiohttp_websockets.waiting import BREATHE_SECONDS, Breather
 from gql_aiohttp_websockets.wakeups import (
     BYTES_PER_WAKE,
     HOLD_SECONDS,
     TURN_BYTES,
+    TURN_SECONDS,
     Turn,
     readable_probe,
 )
@@ -148,3 +150,67 @@ def test_the_readable_probe_sees_unread_bytes_without_waiting() -> None:
         left.recv(1)
         assert readable() is False
     assert readable_probe(None) is None
+
+
+class Clock:
+    """The loop's clock as a test moves it: the one thing Turn.due and Breather read."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.now = 0.0
+        self._loop = loop
+
+    def time(self) -> float:
+        return self.now
+
+    def call_later(self, delay: float, callback: object) -> asyncio.TimerHandle:
+        return self._loop.call_later(delay, callback)  # type: ignore[arg-type]
+
+
+async def test_a_turn_read_for_turn_seconds_ends_and_asks_for_a_yield() -> None:
+    clock = Clock(asyncio.get_running_loop())
+    queues, waiters = await waiting_queues(3)
+    turn = Turn(clock)  # type: ignore[arg-type]
+    hold(turn, queues, 10)
+    clock.now = TURN_SECONDS / 2
+    assert not turn.due()
+    assert len(turn.held) == 3
+    clock.now = TURN_SECONDS * 1.01
+    assert turn.due()
+    # Every consumer held is woken, and the next turn counts from here.
+    assert turn.held == []
+    await within(asyncio.gather(*waiters))
+    clock.now = TURN_SECONDS * 1.5
+    assert not turn.due()
+    clock.now = TURN_SECONDS * 2.02
+    assert turn.due()
+
+
+async def test_a_breather_yields_once_its_work_ran_for_breathe_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loop = asyncio.get_running_loop()
+    clock = Clock(loop)
+    monkeypatch.setattr(loop, "time", clock.time)
+    breather = Breather(every=4)
+    others = 0
+
+    async def other() -> None:
+        nonlocal others
+        while True:
+            others += 1
+            await asyncio.sleep(0)
+
+    running = asyncio.ensure_future(other())
+    await asyncio.sleep(0)
+    seen = others
+    # Work that takes no time on the clock never yields...
+    for _ in range(100):
+        await breather.breathe()
+    assert others == seen
+    # ...and once it has run BREATHE_SECONDS, the next check lets others run.
+    clock.now = BREATHE_SECONDS
+    for _ in range(4):
+        await breather.breathe()
+    assert others == seen + 1
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)

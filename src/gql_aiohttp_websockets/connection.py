@@ -21,7 +21,7 @@ import contextlib
 import inspect
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import aiohttp
@@ -74,7 +74,7 @@ from .protocols.wording import elide
 from .redaction import frame_for_log, safe_url
 from .settings import ConnectionSettings
 from .waiting import within
-from .wakeups import RESULT_WEIGHT, Turn, readable_probe
+from .wakeups import FRAMES_PER_CHECK, RESULT_WEIGHT, Turn, readable_probe
 
 if TYPE_CHECKING:
     from aiohttp.client_ws import ClientWebSocketResponse as _ClientWebSocketResponse
@@ -369,6 +369,8 @@ class Connection:
         held = turn.held
         before_receive = turn.before_receive
         paused = self._pressure.paused
+        # Frames until the loop asks whether it has read too long without yielding.
+        countdown = FRAMES_PER_CHECK
         error: Exception
         try:
             while True:
@@ -378,6 +380,13 @@ class Connection:
                     turn.end()
                     await self._hold_back()
                 message = await receive()
+                countdown -= 1
+                if not countdown:
+                    countdown = FRAMES_PER_CHECK
+                    if turn.due():
+                        # receive() returns at once while frames are parsed:
+                        # a backlog would hold the whole event loop.
+                        await asyncio.sleep(0)
                 if turn.holding:
                     turn.stop_holding()
                 if message.type is not text_type:
@@ -609,13 +618,10 @@ class Connection:
     def stop_in_background(self, op_id: int) -> None:
         """Tell the server to stop ``op_id``, without waiting for the send; a no-op unless open."""
         if self._lifecycle.state is ConnectionState.OPEN:
-            self._send_in_background(self._stop_quietly(op_id))
-
-    def _send_in_background(self, sending: Coroutine[Any, Any, None]) -> None:
-        # Awaited, or cancelled, by close().
-        task = asyncio.ensure_future(sending)
-        self._stops.add(task)
-        task.add_done_callback(self._stops.discard)
+            # Cancelled by close(), whose goodbye stops what still runs.
+            stop = asyncio.ensure_future(self._stop_quietly(op_id))
+            self._stops.add(stop)
+            stop.add_done_callback(self._stops.discard)
 
     async def _stop_quietly(self, op_id: int) -> None:
         try:

@@ -19,10 +19,11 @@ payload is compared, as the receive loop queues it).
   and the new copy alone goes on (``NEW``).
 
 Either way the old copy is stopped once it has nothing more to give, and
-whatever it sends later is dropped.  No event is lost and none is delivered
-twice, for results that tell their events apart.  A copy that ends, fails or
-is cut short (its connection lost, the overlap bound passed) hands over to
-the other as it stands: the held results are delivered then.
+whatever it sends later is dropped.  No event is lost, and none is delivered
+twice for results that tell their events apart and an old copy at most
+:data:`RECENT` results ahead.  A copy that ends, fails or is cut short (its
+connection lost, a bound passed) hands over to the other as it stands: the
+held results are delivered then.
 """
 
 from __future__ import annotations

@@ -173,7 +173,11 @@ class Renewed:
 
 @dataclass(frozen=True, slots=True)
 class RenewalFailed:
-    """A renewal could not open its new connection: the old one goes on untouched.
+    """A renewal ended before it moved anything.
+
+    Its new connection could not be opened (the old one goes on untouched),
+    the old one was lost meanwhile (:exc:`ConnectionInterrupted`: it is
+    replaced as any lost connection is), or ``close()`` was called.
 
     Attributes:
         error: Why (what ``renew()`` raises).

@@ -47,10 +47,10 @@ from .lifecycle_events import (
     Retrying,
 )
 from .opening import close_after_failure, open_connection
-from .operations import Host, Operation, Operations, close_details
+from .operations import Host, Operation, Operations, OperationState, close_details
 from .options import TransportOptions
 from .retry import RetryPolicy, retry_policy
-from .waiting import Waiters, shielded
+from .waiting import Breather, Waiters, shielded
 
 __all__ = ["OVERLAP_SECONDS", "ConnectionManager", "Lane"]
 
@@ -62,9 +62,9 @@ _CLOSED_WHILE_CONNECTING = "close() was called while the transport was connectin
 _CLOSED_WHILE_RENEWING = "close() was called while the connection was being renewed"
 
 #: The longest a renewal keeps the old connection open for a subscription
-#: whose two copies have not lined up (see ``handover.py``).  By then the
-#: server has long started the new copy, which gets every event after that:
-#: the old one is let go, and the new copy's held results are delivered.
+#: whose new copy has sent nothing (an idle subscription keeps every renewal
+#: open this long).  By then the server has long started the new copy, which
+#: gets every event after that: the old one is let go.
 OVERLAP_SECONDS = 5.0
 
 #: How often a renewal looks for subscriptions held too long (``HOLD_SECONDS``).
@@ -617,6 +617,7 @@ class ConnectionManager:
         # send fails (the connection reports its own end).
         operations = self._operations
         moving = lane.moving
+        breather = Breather()
         count = 0
         while moving and connection is lane.connection:
             operation = moving.popleft()
@@ -630,6 +631,7 @@ class ConnectionManager:
                 log.debug("the new connection broke while subscribing again", exc_info=True)
                 break
             count += 1
+            await breather.breathe()
         return count
 
     def _gap_ended(self, lane: Lane, gap: asyncio.Task[None]) -> None:
@@ -662,13 +664,12 @@ class ConnectionManager:
             ) from self.close_exception
         renewals = [self._renewal_of(lane) for lane in lanes]
         await asyncio.wait(renewals)
-        for renewal in renewals:
-            if renewal.cancelled():
-                raise TransportClosed(_CLOSED_WHILE_RENEWING)
-        for renewal in renewals:
-            error = renewal.exception()
-            if error is not None:
-                raise error
+        if any(renewal.cancelled() for renewal in renewals):
+            raise TransportClosed(_CLOSED_WHILE_RENEWING)
+        # Every error is read (each lane's RenewalFailed said it); the first is raised.
+        errors = [error for renewal in renewals if (error := renewal.exception()) is not None]
+        if errors:
+            raise errors[0]
 
     def _renewal_of(self, lane: Lane) -> asyncio.Task[None]:
         # The lane's renewal under way, or a new one: one at a time per lane.
@@ -689,8 +690,16 @@ class ConnectionManager:
     async def _renew(self, lane: Lane) -> None:
         # Make before break: open the new connection, move the subscriptions
         # (both copies run), wait until each switched, close the old one.
+        gap = lane.gap
+        if gap is not None:
+            # A replacement still sending its subscriptions again: let it finish.
+            await asyncio.wait([gap])
         old = lane.connection
-        assert old is not None
+        if old is None:
+            raise TransportConnectionFailed(
+                f"connection {lane.number} was lost and could not be replaced: "
+                "there is nothing to renew"
+            ) from self.close_exception
         options, events, number = self._options, self._events, lane.number
         loop = asyncio.get_running_loop()
         started_at = loop.time()
@@ -730,6 +739,8 @@ class ConnectionManager:
         overlap = self._operations.renew(old, new)
         try:
             await self._start_moved(new, self._operations.moved(overlap))
+            # Any left waiting by a replacement cut short go there too.
+            await self._carry_over(lane, new)
             # Each subscription lines up, or is let go: when its new copy's
             # results have been held for HOLD_SECONDS, or at OVERLAP_SECONDS.
             deadline = loop.time() + OVERLAP_SECONDS
@@ -737,10 +748,14 @@ class ConnectionManager:
                 if loop.time() >= deadline:
                     break
                 self._operations.release_overdue(overlap, loop.time())
-        finally:
-            # From here on the old connection's end is no loss.
-            lane.retiring = None
+        except asyncio.CancelledError:
+            # close(): the shutdown closes the old connection (lane.retiring)
+            # with the others.
             self._operations.overlap_over(overlap)
+            raise
+        # From here on the old connection's end is no loss.
+        lane.retiring = None
+        self._operations.overlap_over(overlap)
         await shielded(old.close(options.close_timeout, goodbye=True))
         # An execute that outlived close_timeout there gets the same end as
         # on any connection lost under it.
@@ -755,13 +770,17 @@ class ConnectionManager:
             )
         )
 
-    async def _start_moved(self, connection: Connection, moved: list[Operation]) -> int:
+    async def _start_moved(self, connection: Connection, moved: list[Operation]) -> None:
         # Each moved subscription started on the new connection with its id
         # and payload.  Stops once the connection is no longer the one they
         # run on (lost: its replacement sends them) or a send fails.
-        count = 0
+        breather = Breather()
         for operation in moved:
-            if operation.connection is not connection or operation.ended:
+            if (
+                operation.connection is not connection
+                or operation.ended
+                or operation.state is OperationState.LEFT
+            ):
                 continue
             payload = operation.payload
             assert payload is not None
@@ -770,8 +789,7 @@ class ConnectionManager:
             except TransportConnectionFailed:
                 log.debug("the new connection broke while the renewal moved", exc_info=True)
                 break
-            count += 1
-        return count
+            await breather.breathe()
 
     def _retired_ended(self, connection: Connection, error: Exception) -> None:
         # A connection being renewed ended by itself: its subscriptions run
@@ -792,12 +810,12 @@ class ConnectionManager:
 
     def _renewal_due(self, lane: Lane, connection: Connection) -> None:
         lane.timer = None
-        if (
-            lane.connection is not connection
-            or lane.renewal is not None
-            or self._lifecycle.state not in (State.OPEN, State.RECONNECTING)
+        if lane.connection is not connection or self._lifecycle.state not in (
+            State.OPEN,
+            State.RECONNECTING,
         ):
             return
+        # One under way (renew() was called) counts as this one, failure included.
         renewal = self._renewal_of(lane)
         renewal.add_done_callback(functools.partial(self._automatic_renewal_ended, lane))
 

@@ -462,7 +462,9 @@ class Operations:
         """
         handover = operation.handover
         assert handover is not None
-        stood = ends and not handover.settled
+        # Read before: only an end the old copy sent before the new one said
+        # anything stands (a held new copy goes on, see Handover.from_old).
+        stood = ends and handover.stage is Stage.OLD
         queued = handover.from_old(message, ends=ends)
         connection = operation.connection
         if stood and connection is not None:

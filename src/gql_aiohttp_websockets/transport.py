@@ -403,7 +403,8 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             await connection.send(frame)
         except TransportConnectionFailed:
             if operation.connection is not connection:
-                # A renewal moved it meanwhile: it runs there.
+                # A renewal moved it meanwhile and started it there.
+                self._operations.started(operation)
                 return
             # The connection is going.  When it is replaced, its end decides
             # what the operation gets, as for those already running: sent

@@ -1,4 +1,4 @@
-"""Bounded waits, and cleanup that a cancellation cannot cut short."""
+"""Bounded waits, cleanup that a cancellation cannot cut short, and long work that yields."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import sys
 from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["Waiters", "shielded", "within"]
+__all__ = ["BREATHE_SECONDS", "Breather", "Waiters", "shielded", "within"]
+
+#: The longest a batch of the transport's own work runs without yielding to the loop.
+BREATHE_SECONDS = 0.005
 
 _T = TypeVar("_T")
 
@@ -92,3 +95,33 @@ class Waiters:
         for future in futures:
             if not future.done():
                 future.set_result(None)
+
+
+class Breather:
+    """Lets a long loop of the transport's own work yield to the rest of the event loop.
+
+    A send to a socket that is not full does not suspend, so a loop of
+    thousands of them (subscribing again after a loss, moving subscriptions
+    in a renewal) would hold every other coroutine until it is done.
+    :meth:`breathe`, called once per step, yields once every
+    :data:`BREATHE_SECONDS` (reading the clock every ``every`` steps).
+    """
+
+    __slots__ = ("_countdown", "_every", "_loop", "_since")
+
+    def __init__(self, every: int = 64) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._every = every
+        self._countdown = every
+        self._since = self._loop.time()
+
+    async def breathe(self) -> None:
+        """Yield to the event loop if this work has run long enough."""
+        self._countdown -= 1
+        if self._countdown:
+            return
+        self._countdown = self._every
+        now = self._loop.time()
+        if now - self._since >= BREATHE_SECONDS:
+            await asyncio.sleep(0)
+            self._since = self._loop.time()

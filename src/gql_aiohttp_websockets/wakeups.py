@@ -13,7 +13,11 @@ them all) when:
 - something other than a result or a ``complete`` arrived (the loop ends
   the turn itself);
 - at the latest :data:`HOLD_SECONDS` into a wait for bytes that are on the
-  socket, in case they are only part of a frame.
+  socket, in case they are only part of a frame;
+- once the loop has been reading for :data:`TURN_SECONDS` without yielding
+  (it asks :meth:`Turn.due` every :data:`FRAMES_PER_CHECK` frames): a burst
+  of results for tens of thousands of consumers must neither keep the first
+  of them waiting nor hold up the rest of the application.
 
 With a thousand subscriptions interleaved that is four or five results per
 resumption instead of one or two.  Results wait as text, which the garbage
@@ -29,12 +33,15 @@ import socket
 from collections.abc import Callable, Sized
 
 from .listener_queue import ListenerQueue
+from .waiting import BREATHE_SECONDS
 
 __all__ = [
     "BYTES_PER_WAKE",
+    "FRAMES_PER_CHECK",
     "HOLD_SECONDS",
     "RESULT_WEIGHT",
     "TURN_BYTES",
+    "TURN_SECONDS",
     "Turn",
     "readable_probe",
 ]
@@ -47,6 +54,10 @@ BYTES_PER_WAKE = 768
 RESULT_WEIGHT = 64
 #: The longest a turn is held while ``receive()`` waits for bytes on the socket.
 HOLD_SECONDS = 0.001
+#: The longest the receive loop reads without yielding to the rest of the loop...
+TURN_SECONDS = BREATHE_SECONDS
+#: ...checked every this many frames (the clock is not read for each).
+FRAMES_PER_CHECK = 64
 
 
 class Turn:
@@ -65,7 +76,16 @@ class Turn:
             that cannot be asked without waiting.
     """
 
-    __slots__ = ("_frames_waiting", "_loop", "_readable", "_timer", "bytes", "held", "holding")
+    __slots__ = (
+        "_frames_waiting",
+        "_loop",
+        "_readable",
+        "_since",
+        "_timer",
+        "bytes",
+        "held",
+        "holding",
+    )
 
     def __init__(
         self,
@@ -77,6 +97,8 @@ class Turn:
         self._frames_waiting = frames_waiting
         self._readable = readable if frames_waiting is not None else None
         self._timer: asyncio.TimerHandle | None = None
+        # When the loop last yielded, as due() saw it.
+        self._since = loop.time()
         #: The queues whose waiting consumer got a result this turn.
         self.held: list[ListenerQueue] = []
         #: How much was queued this turn: frame lengths plus RESULT_WEIGHT each.
@@ -106,6 +128,19 @@ class Turn:
             else:
                 self.end()
         return False
+
+    def due(self) -> bool:
+        """Whether the loop has read for :data:`TURN_SECONDS` since it last yielded.
+
+        When it has, the turn ends (its consumers are woken) and the loop
+        must yield once.  Ask it every :data:`FRAMES_PER_CHECK` frames.
+        """
+        now = self._loop.time()
+        if now - self._since < TURN_SECONDS:
+            return False
+        self._since = now
+        self.end()
+        return True
 
     def hold_briefly(self) -> None:
         """Keep the wake-ups held while ``receive()`` waits, for HOLD_SECONDS at most."""

@@ -192,6 +192,23 @@ def test_only_results_of_issued_ids_are_routed(handler_class: type[ProtocolHandl
 
 
 @pytest.mark.parametrize("handler_class", HANDLERS)
+def test_with_thousands_of_ids_issued_every_one_is_still_routed(
+    handler_class: type[ProtocolHandler],
+) -> None:
+    # Past the handler's cache of issued ids, their results stay on the lazy path.
+    handler = started(stdlib_handler, handler_class, op_id=1)
+    for op_id in range(2, 50_001):
+        handler.start(op_id, {"query": "{ a }"})
+    kind = handler.result_type
+    for op_id in (1, 2, 4096, 25_000, 50_000):
+        frame = f'{{"id":"{op_id}","type":"{kind}","payload":{{"data":{{}}}}}}'
+        assert handler.route(frame) == (op_id, '{"data":{}}')
+    for raw_id in ("50001", "0", "01", "²", "1e3", "-1"):
+        frame = f'{{"id":"{raw_id}","type":"{kind}","payload":{{"data":{{}}}}}}'
+        assert handler.route(frame) is None, raw_id
+
+
+@pytest.mark.parametrize("handler_class", HANDLERS)
 def test_a_broken_payload_raises_what_receive_raises(handler_class: type[ProtocolHandler]) -> None:
     handler = started(stdlib_handler, handler_class)
     kind = handler.result_type

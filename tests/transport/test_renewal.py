@@ -19,6 +19,7 @@ from gql.transport.exceptions import TransportClosed, TransportError
 
 from gql_aiohttp_websockets import (
     AIOHTTPWebsocketsTransport,
+    Connected,
     ConnectionInterrupted,
     ConnectionRejectedError,
     Disconnected,
@@ -29,6 +30,7 @@ from gql_aiohttp_websockets import (
     TransportConnectionClosed,
     TransportConnectionFailed,
     UpgradeRefusedError,
+    manager,
 )
 from gql_aiohttp_websockets.lifecycle import State
 from gql_aiohttp_websockets.testing import GraphQLWebsocketServer, example_schema, scaled_timeout
@@ -84,6 +86,12 @@ class Sequences:
 
     async def each_received(self, count: int) -> None:
         await self.wait_until(lambda: all(len(values) >= count for values in self.values))
+
+    async def leave_some(self, indexes: range) -> None:
+        """Break out of these subscriptions, as an ``async for`` that stops does."""
+        for index in indexes:
+            self.tasks[index].cancel()
+        await asyncio.gather(*(self.tasks[i] for i in indexes), return_exceptions=True)
 
     def missing(self) -> list[list[int]]:
         """For each subscription, the numbers between its first and last that never came."""
@@ -649,3 +657,96 @@ async def test_a_subscription_whose_copies_never_line_up_starts_over(
     assert values[restart:] == list(range(len(values) - restart))
     (renewed,) = events.of(Renewed)
     assert renewed.switched == 0
+
+
+async def test_a_renewal_asked_for_while_a_loss_is_replaced_waits_for_the_carry_over(
+    still: GraphQLWebsocketServer, make_transport: MakeTransport
+) -> None:
+    # renew() the moment the replacement is acknowledged, while it still
+    # sends the subscriptions again: none is left behind.
+    events = Events()
+    renewals: list[asyncio.Future[None]] = []
+
+    def on_event(event: Any) -> None:
+        events(event)
+        if isinstance(event, Connected) and event.attempt > 0:
+            renewals.append(asyncio.ensure_future(transport.renew()))
+
+    transport = make_transport(still.url, reconnect=QUICK, on_event=on_event)
+    sequences = await running(still, transport, 300)
+    still.ticker.tick()
+    await sequences.each_received(1)
+    still.drop_connection(still.connections[0])
+    await events.wait_for(Resubscribed)
+    await within(renewals[0])
+    (resubscribed,) = events.of(Resubscribed)
+    assert resubscribed.count == 300
+    (renewed,) = events.of(Renewed)
+    assert renewed.moved == 300
+    await still.ticker.wait_for_subscribers(300, scaled_timeout(10.0))
+    still.ticker.tick()
+    await sequences.each_past(1)
+    await sequences.stop()
+    assert sequences.errors == [None] * 300
+
+
+async def test_consumers_leaving_while_the_renewal_moves_them_are_not_started_again(
+    still: GraphQLWebsocketServer, make_transport: MakeTransport, subprotocol: str
+) -> None:
+    transport = make_transport(still.url)
+    sequences = await running(still, transport, 400)
+    still.ticker.tick()
+    await sequences.each_received(1)
+    renewal = asyncio.ensure_future(transport.renew())
+    await within(still.wait_for_connections(2))
+    new = still.connections[1]
+    await new.wait_for_message(lambda message: message.get("type") in ("subscribe", "start"))
+    # Half of them leave while their starts go out on the new connection.
+    await sequences.leave_some(range(200, 400))
+    still.ticker.tick()
+    await within(renewal)
+    still.ticker.tick()
+    await sequences.wait_until(lambda: all(v[-1] >= 3 for v in sequences.values[:200]))
+    # The server runs the 200 still consumed, on the new connection only.
+    await still.ticker.wait_for_subscribers(200, scaled_timeout(10.0))
+    assert still.ticker.subscribers == 200
+    started_ids = set(new.started_operations)
+    stopped_ids = {m.get("id") for m in new.messages_of_type(STOP_TYPE[subprotocol])}
+    assert len(started_ids - stopped_ids) == 200
+    await sequences.stop()
+
+
+async def test_close_during_the_overlap_closes_both_connections_normally(
+    still: GraphQLWebsocketServer, make_transport: MakeTransport
+) -> None:
+    transport = make_transport(still.url)
+    sequences = await running(still, transport, 10)
+    renewal = asyncio.ensure_future(transport.renew())
+    await still.ticker.wait_for_subscribers(20, scaled_timeout(10.0))
+    await within(transport.close(), 3.0)
+    with pytest.raises(TransportClosed):
+        await within(renewal)
+    old, new = still.connections
+    for record in (old, new):
+        assert await record.wait_closed() == 1000
+    await sequences.stop()
+
+
+async def test_a_silent_new_copy_is_let_go_at_the_overlap_bound(
+    still: GraphQLWebsocketServer, make_transport: MakeTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing ticks: no copy ever lines up, and the renewal ends at the bound.
+    monkeypatch.setattr(manager, "OVERLAP_SECONDS", scaled_timeout(0.3))
+    events = Events()
+    transport = make_transport(still.url, on_event=events)
+    sequences = await running(still, transport, 5)
+    still.ticker.tick()
+    await sequences.each_received(1)
+    await within(transport.renew())
+    (renewed,) = events.of(Renewed)
+    assert (renewed.moved, renewed.switched) == (5, 0)
+    assert await still.connections[0].wait_closed() == 1000
+    still.ticker.tick()
+    await sequences.each_past(1)
+    await sequences.stop()
+    assert sequences.values == [[1, 2]] * 5

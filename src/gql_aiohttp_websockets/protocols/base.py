@@ -112,6 +112,7 @@ class ProtocolHandler(ABC):
         "_decode_json",
         "_dumps",
         "_envelope",
+        "_highest_id",
         "_id_first_tail",
         "_ids",
         "_payload_texts",
@@ -135,6 +136,9 @@ class ProtocolHandler(ABC):
         # The ids this handler issued, as sent -> as int.  Only those: an id
         # the server makes up must not become one the fast paths trust.
         self._ids: dict[str, int] = {}
+        # The highest id issued: past the cache, an id up to it still reads
+        # as issued (see _issued_id).
+        self._highest_id = 0
         # id(payload) -> (payload, its JSON), for payloads build_payload reuses.
         self._payload_texts: dict[int, tuple[ReusedPayload, str]] = {}
         # route() must agree with receive(): a receive() of the subclass's own
@@ -186,7 +190,7 @@ class ProtocolHandler(ABC):
         elif kind == self.complete_type and kind:
             # An id this handler issued needs no further checks.
             raw_id = message.get("id")
-            op_id = self._ids.get(raw_id) if type(raw_id) is str else None
+            op_id = self._issued_id(raw_id) if type(raw_id) is str else None
             if op_id is not None:
                 return Complete(op_id)
         return self._receive_message(text, message)
@@ -232,7 +236,9 @@ class ProtocolHandler(ABC):
             start = match.end()
         op_id = self._ids.get(raw_id)
         if op_id is None:
-            return None
+            op_id = self._issued_id(raw_id)
+            if op_id is None:
+                return None
         # Without the envelope's closing brace; anything else after the
         # payload makes routed_result() take the full checks.
         if text.endswith("}"):
@@ -286,7 +292,22 @@ class ProtocolHandler(ABC):
         if len(ids) >= _ID_CACHE_SIZE:
             ids.clear()
         ids[raw] = op_id
+        if op_id > self._highest_id:
+            self._highest_id = op_id
         return raw
+
+    def _issued_id(self, raw_id: str) -> int | None:
+        # The id as int when this handler issued it: from the cache, else (an
+        # id the cache let go of, with thousands running) read from its
+        # digits, as issued ids are 1, 2, 3, ... written plainly.
+        op_id = self._ids.get(raw_id)
+        if op_id is not None:
+            return op_id
+        if raw_id.isascii() and raw_id.isdigit() and raw_id[0] != "0" and len(raw_id) <= 18:
+            number = int(raw_id)
+            if number <= self._highest_id:
+                return number
+        return None
 
     def _well_formed_result(self, message: dict[str, Any]) -> Next | None:
         # The hot path: a result for an id seen before, with the usual shapes.
@@ -294,7 +315,7 @@ class ProtocolHandler(ABC):
         raw_id = message.get("id")
         if type(raw_id) is not str:
             return None
-        op_id = self._ids.get(raw_id)
+        op_id = self._issued_id(raw_id)
         if op_id is None:
             return None
         result = execution_result(message.get("payload"))

@@ -17,7 +17,7 @@ It matches the schema of the Node.js reference servers, plus two demo subscripti
       errorAfter(n: Int!, delay_ms: Int = 10): Int!
       ticks(count: Int = 5, delay_ms: Int = 0): Int!
       prices(symbol: String!, count: Int = 5, delay_ms: Int = 0): Price!
-      sequence: Int!
+      sequence(current: Boolean = false): Int!
     }
 
 ``sequence`` needs a :class:`~gql_aiohttp_websockets.testing.ticker.SequenceTicker`
@@ -33,6 +33,7 @@ from typing import Any
 
 from graphql import (
     GraphQLArgument,
+    GraphQLBoolean,
     GraphQLError,
     GraphQLField,
     GraphQLFloat,
@@ -99,10 +100,12 @@ async def _sleep(_root: object, _info: GraphQLResolveInfo[Any], ms: int) -> int:
     return ms
 
 
-async def _sequence(root: object, _info: GraphQLResolveInfo[Any]) -> AsyncIterator[int]:
+async def _sequence(
+    root: object, _info: GraphQLResolveInfo[Any], current: bool = False
+) -> AsyncIterator[int]:
     if not isinstance(root, SequenceTicker):
         raise GraphQLError("sequence needs the server's SequenceTicker as the root value")
-    async for value in root.numbers():
+    async for value in root.numbers(current=current):
         yield value
 
 
@@ -273,10 +276,12 @@ def example_schema() -> GraphQLSchema:
             ),
             "sequence": GraphQLField(
                 GraphQLNonNull(GraphQLInt),
+                args={"current": GraphQLArgument(GraphQLBoolean, default_value=False)},
                 subscribe=_sequence,
                 resolve=_event,
                 description="The server's global sequence: each number goes to every "
-                "subscriber at that moment, whatever its connection",
+                "subscriber at that moment, whatever its connection; with current, "
+                "the last one first",
             ),
         },
     )

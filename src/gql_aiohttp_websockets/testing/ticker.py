@@ -33,7 +33,8 @@ class SequenceTicker:
             raise ValueError(f"interval must be None or > 0 seconds, got {interval}")
         self.interval = interval
         self.value = 0
-        self._subscribers: set[asyncio.Queue[int]] = set()
+        # In the order they subscribed: each tick reaches them in that order.
+        self._subscribers: dict[asyncio.Queue[int], None] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
         self._joined = asyncio.Event()
@@ -50,17 +51,24 @@ class SequenceTicker:
             queue.put_nowait(self.value)
         return self.value
 
-    async def numbers(self) -> AsyncIterator[int]:
-        """Yield each number from the next tick on, until the caller stops."""
+    async def numbers(self, *, current: bool = False) -> AsyncIterator[int]:
+        """Yield each number from the next tick on, until the caller stops.
+
+        Args:
+            current: Yield the last number first (once there was a tick), as
+                a live query answers with the current state.
+        """
         queue: asyncio.Queue[int] = asyncio.Queue()
-        self._subscribers.add(queue)
+        if current and self.value:
+            queue.put_nowait(self.value)
+        self._subscribers[queue] = None
         self._joined.set()
         self._run_if_timed()
         try:
             while True:
                 yield await queue.get()
         finally:
-            self._subscribers.discard(queue)
+            self._subscribers.pop(queue, None)
 
     async def wait_for_subscribers(self, count: int, timeout: float) -> None:
         """Wait until at least ``count`` subscriptions get the numbers.

@@ -92,7 +92,7 @@ function buildTestSchema(log) {
   };
   subscription.errorAfter.resolve = (payload) => payload.errorAfter;
 
-  subscription.sequence.subscribe = () => ticker.subscribe();
+  subscription.sequence.subscribe = (_root, args) => ticker.subscribe(args.current);
   subscription.sequence.resolve = (payload) => payload;
 
   return schema;
@@ -116,8 +116,8 @@ const ticker = (() => {
     timer.unref();
   };
   return {
-    subscribe() {
-      const queue = [];
+    subscribe(current) {
+      const queue = current && value > 0 ? [value] : [];
       let wake = null;
       let closed = false;
       const push = (n) => {
