@@ -9,7 +9,10 @@ carries ``--workers`` (1000) subscription loops to the package's own
 ``GraphQLWebsocketServer``.  Each loop opens ``ticks``, consumes a random
 number of results, leaves (``break``, or ``aclosing()`` for half of them),
 and opens again; one stream in ten is short and completes by itself instead.
-One loop in ten is a slow consumer, sleeping after each result of a stream
+One loop in fifty follows the server's global ``sequence`` instead, for the
+whole run: the same numbers on every connection, each to come once and in
+order, none missing except across a reconnection's gap (a renewal's two
+copies line up on them).  One loop in ten is a slow consumer, sleeping after each result of a stream
 that outpaces it, so that its queue grows until it leaves; one in fifty holds
 a single subscription for the whole run, across every reconnection.  Every
 2-6 s the server drops every TCP connection, closes them with 1001 or 1012,
@@ -145,6 +148,9 @@ TAKE = (1, 20)
 #: for the whole run, across every reconnection.
 SLOW_SHARE = 0.1
 HOLDER_SHARE = 0.02
+#: The share of loops that follow the server's global sequence for the whole run
+#: (the numbers a renewal's two copies line up on).
+FOLLOWER_SHARE = 0.02
 #: A slow consumer's stream, how long it sleeps after each result (seconds), and how many
 #: results it takes.
 SLOW_STREAM_DELAY_MS = 200
@@ -178,6 +184,7 @@ DOCUMENTED_ERRORS: tuple[type[Exception], ...] = (
     QueueFullError,
 )
 
+SEQUENCE = gql("subscription Sequence { sequence }")
 TICKS = gql(
     "subscription Ticks($count: Int, $delay: Int) { ticks(count: $count, delay_ms: $delay) }"
 )
@@ -374,6 +381,7 @@ class Ledger:
     resubscribed: int = 0
     disconnects: int = 0
     failed_attempts: int = 0
+    followed: int = 0
     renewals: int = 0
     renewing: bool = False
     longest_renewal: float = 0.0
@@ -511,6 +519,9 @@ class Soak:
         role = rng.random()
         slow = role < SLOW_SHARE
         holder = not slow and role < SLOW_SHARE + HOLDER_SHARE
+        if not slow and not holder and role < SLOW_SHARE + HOLDER_SHARE + FOLLOWER_SHARE:
+            await self._follow(index, transport)
+            return
         explicit_close = index % 2 == 0
         loop = asyncio.get_running_loop()
         while not self._stop.is_set():
@@ -539,6 +550,36 @@ class Soak:
                 self.ledger.error(self.ledger.unexpected, error)
                 await asyncio.sleep(0.1)
             del stream
+
+    async def _follow(self, index: int, transport: AIOHTTPWebsocketsTransport) -> None:
+        # One sequence subscription for the whole run: the server's global
+        # numbers, the same on every connection, so that a renewal's copies
+        # line up.  Each number must come once, in order; numbers may be
+        # missing only across a reconnection (its gap), never a renewal.
+        ledger = self.ledger
+        progress = self._progress
+        loop = asyncio.get_running_loop()
+        last, reconnects = 0, ledger.reconnects + ledger.disconnects
+        try:
+            async for result in transport.subscribe(SEQUENCE):
+                progress[index] = loop.time()
+                value = result.data["sequence"] if result.data else None
+                if not isinstance(value, int):
+                    raise AssertionError(f"unexpected result {result!r}")
+                ledger.received += 1
+                ledger.followed += 1
+                now = ledger.reconnects + ledger.disconnects
+                if last and value <= last:
+                    ledger.duplicated += 1
+                elif last and value > last + 1 and now == reconnects:
+                    ledger.lost += value - last - 1
+                last, reconnects = max(last, value), now
+                if self._stop.is_set():
+                    break
+        except DOCUMENTED_ERRORS as error:
+            self.ledger.error(self.ledger.documented, error)
+        except Exception as error:
+            self.ledger.error(self.ledger.unexpected, error)
 
     async def _consume(
         self,
@@ -779,7 +820,8 @@ class Soak:
             f"(the longest {ledger.longest_renewal:.2f} s, "
             f"{ledger.renewal_duplicates} duplicates dropped, failed "
             f"{dict(ledger.renewals_failed)})",
-            f"lost {ledger.lost}, duplicated {ledger.duplicated}; exceptions: documented "
+            f"lost {ledger.lost}, duplicated {ledger.duplicated} (of which {ledger.followed} "
+            "results of the global sequence); exceptions: documented "
             f"{dict(ledger.documented)}, undocumented {dict(ledger.unexpected)}",
         ]
         if baseline is not None and self.samples:

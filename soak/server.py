@@ -41,6 +41,10 @@ from gql_aiohttp_websockets.testing import GraphQLWebsocketServer, example_schem
 _PRUNE_INTERVAL = 1.0
 
 
+#: Seconds between the numbers of the ``sequence`` subscription (soak/run.py's followers).
+SEQUENCE_TICK = 0.2
+
+
 def _forget_closed(server: GraphQLWebsocketServer) -> None:
     server.connections[:] = [record for record in server.connections if not record.closed]
 
@@ -114,7 +118,9 @@ async def serve(max_seconds: float, shown: _WarningCounter) -> int:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    server = GraphQLWebsocketServer(example_schema(), subprotocols=("graphql-transport-ws",))
+    server = GraphQLWebsocketServer(
+        example_schema(), subprotocols=("graphql-transport-ws",), tick_interval=SEQUENCE_TICK
+    )
     await server.start()
     pruning = asyncio.ensure_future(_prune(server))
     try:
