@@ -65,7 +65,7 @@ _CLOSED_WHILE_RENEWING = "close() was called while the connection was being rene
 #: whose new copy has sent nothing (an idle subscription keeps every renewal
 #: open this long).  By then the server has long started the new copy, which
 #: gets every event after that: the old one is let go.
-OVERLAP_SECONDS = 5.0
+OVERLAP_SECONDS = 10.0
 
 #: How often a renewal looks for subscriptions held too long (``HOLD_SECONDS``).
 HOLD_CHECK_SECONDS = 0.25

@@ -288,7 +288,7 @@ async def test_reconnect_subscribes_again_on_a_new_connection(
 async def test_renew_every_renews_without_a_gap_reading_the_token_file_again(
     tmp_path: Path,
 ) -> None:
-    lifetime = scaled_timeout(2.0)
+    lifetime = scaled_timeout(4.0)
     async with GraphQLWebsocketServer(example_schema(), token_lifetime=lifetime) as server:
         token_file = tmp_path / "init.json"
 

@@ -259,7 +259,7 @@ async def test_a_lagging_old_copy_is_read_to_the_end_before_the_new_one(
 async def test_renew_every_keeps_ahead_of_token_expiry(
     subprotocol: str, make_transport: MakeTransport
 ) -> None:
-    lifetime = scaled_timeout(1.5)
+    lifetime = scaled_timeout(3.0)
     async with GraphQLWebsocketServer(
         example_schema(), subprotocols=(subprotocol,), token_lifetime=lifetime
     ) as server:
@@ -271,7 +271,7 @@ async def test_renew_every_keeps_ahead_of_token_expiry(
             on_event=events,
         )
         sequences = await running(server, transport, 20)
-        await events.wait_for(Renewed, count=6)
+        await events.wait_for(Renewed, count=4)
         reached = max(values[-1] for values in sequences.values)
         await sequences.each_past(reached + 2)
         await sequences.stop()
