@@ -18,6 +18,7 @@ from gql_aiohttp_websockets import (
     Resubscribed,
     RetryPolicy,
     TransportConnectionClosed,
+    TransportConnectionFailed,
     TransportEvent,
 )
 from gql_aiohttp_websockets.cli import main as gql_ws
@@ -201,3 +202,36 @@ def test_gql_ws_serve_is_the_same_program(capfd: pytest.CaptureFixture[str]) -> 
     assert "--drop-every S" in out
     assert gql_ws(["serve", "--drop-every", "0"]) == 2
     assert "must be above 0" in capfd.readouterr().err
+
+
+async def test_gql_ws_serve_stops_its_server_on_sigterm() -> None:
+    # gql-ws serve runs the server in a process of its own: a SIGTERM for
+    # gql-ws must not leave that one running.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import sys; from gql_aiohttp_websockets.cli import main; sys.exit(main())",
+        "serve",
+        "--port",
+        "0",
+        "--max-seconds",
+        "60",
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    try:
+        first = await asyncio.wait_for(process.stdout.readline(), scaled_timeout(20))
+        url = first.decode().split()[1]
+        process.send_signal(signal.SIGTERM)
+        rest = await asyncio.wait_for(process.stdout.read(), scaled_timeout(20))
+        assert await asyncio.wait_for(process.wait(), scaled_timeout(20)) == 0
+        # The server's last word came, and its port no longer answers.
+        assert rest.decode().splitlines()[-1] == "stopped"
+        transport = AIOHTTPWebsocketsTransport(url=url, connect_timeout=scaled_timeout(5))
+        with pytest.raises(TransportConnectionFailed):
+            await transport.connect()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

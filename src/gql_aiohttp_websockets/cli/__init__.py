@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -40,11 +41,22 @@ def _serve(args: list[str]) -> int:
     # The example server is the testing package's own program: run it as one,
     # in a process of its own, rather than import test code into the CLI.
     command = [sys.executable, "-m", "gql_aiohttp_websockets.testing", *args]
+    server = subprocess.Popen(command, env={**os.environ, SERVE_PROG_ENV: f"{PROGRAM} serve"})
+
+    def forward(signum: int, _frame: object) -> None:
+        # A SIGTERM meant for `gql-ws serve` is the server's: it must not
+        # outlive this process.
+        server.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
     try:
-        return subprocess.call(command, env={**os.environ, SERVE_PROG_ENV: f"{PROGRAM} serve"})
+        return server.wait()
     except KeyboardInterrupt:
-        # The server saw the Ctrl-C too, and stopped.
+        # The server saw the Ctrl-C too, and stops.
+        server.wait()
         return ExitCode.INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
