@@ -17,6 +17,7 @@ import pytest
 from gql_aiohttp_websockets import ListenerQueue
 from gql_aiohttp_websockets.waiting import BREATHE_SECONDS, Breather
 from gql_aiohttp_websockets.wakeups import (
+    BUSY_TURN_SECONDS,
     BYTES_PER_WAKE,
     HOLD_SECONDS,
     TURN_BYTES,
@@ -171,17 +172,22 @@ async def test_a_turn_read_for_turn_seconds_ends_and_asks_for_a_yield() -> None:
     queues, waiters = await waiting_queues(3)
     turn = Turn(clock)  # type: ignore[arg-type]
     hold(turn, queues, 10)
-    clock.now = TURN_SECONDS / 2
+    # The first check after a wait for the network starts the count.
+    clock.now = 1.0
+    assert not turn.due()
+    clock.now = 1.0 + TURN_SECONDS / 2
     assert not turn.due()
     assert len(turn.held) == 3
-    clock.now = TURN_SECONDS * 1.01
+    clock.now = 1.0 + TURN_SECONDS * 1.01
     assert turn.due()
-    # Every consumer held is woken, and the next turn counts from here.
+    # Every consumer held is woken; while results keep coming, the next
+    # turns are longer.
     assert turn.held == []
     await within(asyncio.gather(*waiters))
-    clock.now = TURN_SECONDS * 1.5
+    start = clock.now
+    clock.now = start + TURN_SECONDS * 2
     assert not turn.due()
-    clock.now = TURN_SECONDS * 2.02
+    clock.now = start + BUSY_TURN_SECONDS * 1.01
     assert turn.due()
 
 

@@ -14,10 +14,13 @@ them all) when:
   the turn itself);
 - at the latest :data:`HOLD_SECONDS` into a wait for bytes that are on the
   socket, in case they are only part of a frame;
-- once the loop has been reading for :data:`TURN_SECONDS` without yielding
-  (it asks :meth:`Turn.due` every :data:`FRAMES_PER_CHECK` frames): a burst
-  of results for tens of thousands of consumers must neither keep the first
-  of them waiting nor hold up the rest of the application.
+- once the loop has been reading for :data:`TURN_SECONDS` since it last
+  waited for the network, and every :data:`BUSY_TURN_SECONDS` after that
+  while results keep coming (it asks :meth:`Turn.due` every
+  :data:`FRAMES_PER_CHECK` frames): the first results of a burst for tens of
+  thousands of consumers reach their consumers at once, the rest of the
+  application is never held up for long, and a steady stream keeps the long
+  turns that make fan-in cheap.
 
 With a thousand subscriptions interleaved that is four or five results per
 resumption instead of one or two.  Results wait as text, which the garbage
@@ -36,6 +39,7 @@ from .listener_queue import ListenerQueue
 from .waiting import BREATHE_SECONDS
 
 __all__ = [
+    "BUSY_TURN_SECONDS",
     "BYTES_PER_WAKE",
     "FRAMES_PER_CHECK",
     "HOLD_SECONDS",
@@ -54,8 +58,10 @@ BYTES_PER_WAKE = 768
 RESULT_WEIGHT = 64
 #: The longest a turn is held while ``receive()`` waits for bytes on the socket.
 HOLD_SECONDS = 0.001
-#: The longest the receive loop reads without yielding to the rest of the loop...
+#: The longest the first turn after a wait for the network is held...
 TURN_SECONDS = BREATHE_SECONDS
+#: ...and each turn after it while results keep coming...
+BUSY_TURN_SECONDS = 0.05
 #: ...checked every this many frames (the clock is not read for each).
 FRAMES_PER_CHECK = 64
 
@@ -77,6 +83,7 @@ class Turn:
     """
 
     __slots__ = (
+        "_busy",
         "_frames_waiting",
         "_loop",
         "_readable",
@@ -97,8 +104,11 @@ class Turn:
         self._frames_waiting = frames_waiting
         self._readable = readable if frames_waiting is not None else None
         self._timer: asyncio.TimerHandle | None = None
-        # When the loop last yielded, as due() saw it.
-        self._since = loop.time()
+        # When the loop last yielded as due() saw it; 0.0 after a wait for
+        # the network (the next due() starts counting), and whether results
+        # kept coming since the first turn after that wait.
+        self._since = 0.0
+        self._busy = False
         #: The queues whose waiting consumer got a result this turn.
         self.held: list[ListenerQueue] = []
         #: How much was queued this turn: frame lengths plus RESULT_WEIGHT each.
@@ -127,18 +137,25 @@ class Turn:
                 self.hold_briefly()
             else:
                 self.end()
+                self._since = 0.0
         return False
 
     def due(self) -> bool:
-        """Whether the loop has read for :data:`TURN_SECONDS` since it last yielded.
+        """Whether the loop has read long enough without yielding.
 
-        When it has, the turn ends (its consumers are woken) and the loop
-        must yield once.  Ask it every :data:`FRAMES_PER_CHECK` frames.
+        :data:`TURN_SECONDS` for the first turn after a wait for the network,
+        :data:`BUSY_TURN_SECONDS` for the next ones.  When it has, the turn
+        ends (its consumers are woken) and the loop must yield once.  Ask it
+        every :data:`FRAMES_PER_CHECK` frames.
         """
         now = self._loop.time()
-        if now - self._since < TURN_SECONDS:
+        since = self._since
+        if not since:
+            self._since, self._busy = now, False
             return False
-        self._since = now
+        if now - since < (BUSY_TURN_SECONDS if self._busy else TURN_SECONDS):
+            return False
+        self._since, self._busy = now, True
         self.end()
         return True
 
