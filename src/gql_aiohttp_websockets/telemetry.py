@@ -28,8 +28,16 @@ from typing import Any
 from gql.transport.exceptions import TransportQueryError
 from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode, parse
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import Link, Span, SpanKind, StatusCode, TracerProvider
+from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
+from opentelemetry.trace import (
+    Link,
+    NoOpTracerProvider,
+    ProxyTracerProvider,
+    Span,
+    SpanKind,
+    StatusCode,
+    TracerProvider,
+)
 from opentelemetry.trace.propagation import set_span_in_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from yarl import URL
@@ -83,6 +91,20 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 
 _UNKNOWN_OPERATION = "GraphQL Operation"
 
 _propagator = TraceContextTextMapPropagator()
+
+# How many (document, operation name) descriptions one transport keeps.
+_DESCRIPTIONS = 256
+
+# Providers that record nothing: OpenTelemetry's no-op ones, and the proxies
+# the API hands out while no SDK is set up (the metrics' proxy class has no
+# public name; without it, the transport always reports).
+_NO_TRACING: tuple[type, ...] = (ProxyTracerProvider, NoOpTracerProvider)
+try:
+    from opentelemetry.metrics._internal import _ProxyMeterProvider
+
+    _NO_METRICS: tuple[type, ...] = (_ProxyMeterProvider, NoOpMeterProvider)
+except ImportError:  # pragma: no cover - an API that moved it
+    _NO_METRICS = ()
 
 
 def _package_version() -> str:
@@ -223,25 +245,68 @@ class Telemetry:
         )
         # The lanes with an attempt under way, and its number (0: connect()).
         self._attempting: dict[int, int] = {}
+        self._descriptions: dict[tuple[Any, Any], tuple[str, Mapping[str, Any], Mapping[str, Any]]]
+        self._descriptions = {}
+        # Given providers decide once; the global ones may be set up later.
+        self._always_silent: bool | None = None
+        if tracer_provider is not None or meter_provider is not None:
+            self._always_silent = isinstance(
+                tracer_provider or trace.get_tracer_provider(), _NO_TRACING
+            ) and isinstance(meter_provider or metrics.get_meter_provider(), _NO_METRICS)
 
     # ------------------------------------------------------------- operations
 
     def operation(
         self, payload: Mapping[str, Any], connection: ConnectionTrace | None, *, subscription: bool
-    ) -> OperationTrace:
+    ) -> OperationTrace | None:
         """Start the span of an operation about to be sent (a child of the current span).
 
         Args:
             payload: What is sent: its ``query`` and ``operationName``.
             connection: The trace of the connection it is sent on, linked.
             subscription: Whether it was started with ``subscribe()``.
+
+        Returns:
+            Its trace; ``None`` while nothing records (no SDK set up).
         """
-        query = payload.get("query")
-        operation_name = payload.get("operationName")
+        if self._silent():
+            return None
+        span_name, attributes, metric_attributes = self._described(
+            payload.get("query"), payload.get("operationName")
+        )
+        span = self.tracer.start_span(
+            span_name,
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            links=None if connection is None else connection.links,
+        )
+        return OperationTrace(self, span, metric_attributes, subscription=subscription)
+
+    def _silent(self) -> bool:
+        # Whether neither spans nor metrics would be recorded: the providers
+        # are OpenTelemetry's no-op or proxy ones, with nothing behind them.
+        silent = self._always_silent
+        if silent is not None:
+            return silent
+        return isinstance(trace.get_tracer_provider(), _NO_TRACING) and isinstance(
+            metrics.get_meter_provider(), _NO_METRICS
+        )
+
+    def _described(
+        self, query: Any, operation_name: Any
+    ) -> tuple[str, Mapping[str, Any], Mapping[str, Any]]:
+        # The span's name, its attributes and the metrics' for one document
+        # and operation name: built once, shared by every call (read-only).
+        key = (query, operation_name)
+        described = self._descriptions.get(key)
+        if described is not None:
+            return described
         attributes: dict[str, Any] = dict(self.server)
         kind = name = None
         if isinstance(query, str):
-            kind, name, digest = describe_document(query, operation_name)
+            kind, name, digest = describe_document(
+                query, operation_name if isinstance(operation_name, str) else None
+            )
             attributes[DOCUMENT_HASH] = digest
             if self.trace_document:
                 attributes[DOCUMENT] = query
@@ -252,14 +317,14 @@ class Telemetry:
         span_name = (
             _UNKNOWN_OPERATION if kind is None else kind if name is None else f"{kind} {name}"
         )
-        links = None if connection is None else [Link(connection.span.get_span_context())]
-        span = self.tracer.start_span(
-            span_name, kind=SpanKind.CLIENT, attributes=attributes, links=links
-        )
         metric_attributes = {
             key: value for key, value in attributes.items() if key not in (DOCUMENT, DOCUMENT_HASH)
         }
-        return OperationTrace(self, span, metric_attributes, subscription=subscription)
+        described = span_name, attributes, metric_attributes
+        if len(self._descriptions) >= _DESCRIPTIONS:
+            self._descriptions.pop(next(iter(self._descriptions)))
+        self._descriptions[key] = described
+        return described
 
     def with_traceparent(self, payload: dict[str, Any], trace: OperationTrace) -> dict[str, Any]:
         """Return ``payload`` with the W3C trace context of ``trace`` in its ``extensions``.
@@ -276,8 +341,14 @@ class Telemetry:
 
     # ------------------------------------------------------------ connections
 
-    def connection(self, number: int) -> ConnectionTrace:
-        """Start the span of a connection attempt on the connection numbered ``number``."""
+    def connection(self, number: int) -> ConnectionTrace | None:
+        """Start the span of a connection attempt on the connection numbered ``number``.
+
+        Returns:
+            Its trace; ``None`` while nothing records (no SDK set up).
+        """
+        if self._silent():
+            return None
         span = self.tracer.start_span(
             "graphql.connect",
             kind=SpanKind.CLIENT,
@@ -338,7 +409,7 @@ class OperationTrace:
         self,
         telemetry: Telemetry,
         span: Span,
-        attributes: dict[str, Any],
+        attributes: Mapping[str, Any],
         *,
         subscription: bool,
     ) -> None:
@@ -368,7 +439,7 @@ class OperationTrace:
         attributes: dict[str, Any] = {CARRY_REASON: reason}
         self.span.add_event(CARRIED_OVER, attributes)
         if connection is not None:
-            self.span.add_link(connection.span.get_span_context(), attributes)
+            self.span.add_link(connection.links[0].context, attributes)
 
     def end_execute(self, result: ExecutionResult | None, error: BaseException | None) -> None:
         """End an ``execute()``: its result came, or it failed with ``error``."""
@@ -415,11 +486,13 @@ class ConnectionTrace:
         span: The connection's span; the operations that ran on it link to it.
     """
 
-    __slots__ = ("_acknowledged", "_telemetry", "span")
+    __slots__ = ("_acknowledged", "_telemetry", "links", "span")
 
     def __init__(self, telemetry: Telemetry, span: Span) -> None:
         self._telemetry = telemetry
         self.span = span
+        #: What the spans of the operations that run on it link to.
+        self.links = (Link(span.get_span_context()),)
         self._acknowledged = False
 
     def opened(self, subprotocol: str | None) -> None:

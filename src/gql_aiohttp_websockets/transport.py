@@ -317,7 +317,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         trace = None
         if telemetry is not None:
             trace = telemetry.operation(payload, connection.trace, subscription=True)
-            if telemetry.send_traceparent:
+            if trace is not None and telemetry.send_traceparent:
                 payload = telemetry.with_traceparent(payload, trace)
         operation = self._operations.register(
             OperationKind.SUBSCRIPTION,
@@ -415,7 +415,7 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         trace = None
         if telemetry is not None:
             trace = telemetry.operation(payload, connection.trace, subscription=False)
-            if telemetry.send_traceparent:
+            if trace is not None and telemetry.send_traceparent:
                 payload = telemetry.with_traceparent(payload, trace)
         operation = self._operations.register(
             OperationKind.EXECUTE, connection, stop_on_leave=False, trace=trace
