@@ -92,6 +92,11 @@ _UNKNOWN_OPERATION = "GraphQL Operation"
 
 _propagator = TraceContextTextMapPropagator()
 
+#: A subscription's results are added to ``graphql.client.subscription.results``
+#: once this many have gathered, or this many seconds after the last add.
+COUNT_EVERY_RESULTS = 100
+COUNT_EVERY_SECONDS = 1.0
+
 # How many (document, operation name) descriptions one transport keeps.
 _DESCRIPTIONS = 256
 
@@ -397,6 +402,7 @@ class OperationTrace:
 
     __slots__ = (
         "_attributes",
+        "_counted_at",
         "_started",
         "_subscription",
         "_telemetry",
@@ -417,17 +423,27 @@ class OperationTrace:
         self.span = span
         self._attributes = attributes
         self._subscription = subscription
-        self._started = time.perf_counter()
+        self._started = self._counted_at = time.perf_counter()
         self.results = 0
         self._total = 0
         if subscription:
             telemetry.active_subscriptions.add(1, attributes)
 
-    def flush(self) -> None:
-        """Count the results handed over since the last call."""
+    def flush(self, *, now: bool = False) -> None:
+        """Count the results handed over since the last count.
+
+        The consumer's loop calls it each time it waits: the metric is added
+        to once :data:`COUNT_EVERY_RESULTS` results or
+        :data:`COUNT_EVERY_SECONDS` seconds have gathered (a recording
+        counter's ``add`` costs more than a small result), or when ``now``.
+        """
         count = self.results
-        if count:
+        if not count:
+            return
+        at = time.perf_counter()
+        if now or count >= COUNT_EVERY_RESULTS or at - self._counted_at >= COUNT_EVERY_SECONDS:
             self.results = 0
+            self._counted_at = at
             self._total += count
             self._telemetry.results.add(count, self._attributes)
 
@@ -458,7 +474,7 @@ class OperationTrace:
             error: What ended it, for ``"error"``.
             dropped: Results its full queue dropped (``keep_newest``).
         """
-        self.flush()
+        self.flush(now=True)
         telemetry = self._telemetry
         span = self.span
         if span.is_recording():

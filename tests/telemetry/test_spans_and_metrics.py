@@ -24,6 +24,7 @@ from gql_aiohttp_websockets import (
     RetryPolicy,
     TransportConnectionFailed,
 )
+from gql_aiohttp_websockets.telemetry import Telemetry
 from gql_aiohttp_websockets.testing import GraphQLWebsocketServer
 from tests.gql_compat import request
 from tests.helpers import doc, within
@@ -403,3 +404,31 @@ async def test_the_traceparent_is_sent_only_when_asked_for(
     _, span = operation_spans(spans)
     assert sent.trace_id == span.context.trace_id
     assert sent.span_id == span.context.span_id
+
+
+async def test_with_the_api_and_no_sdk_nothing_is_started(
+    server: GraphQLWebsocketServer,
+) -> None:
+    # The global providers are the API's proxies here: no test sets them in-process.
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    telemetry = Telemetry(
+        server.url,
+        tracer_provider=None,
+        meter_provider=None,
+        send_traceparent=True,
+        trace_document=False,
+    )
+    assert telemetry.operation({"query": "{ hello }"}, None, subscription=False) is None
+    assert telemetry.connection(1) is None
+    transport = AIOHTTPWebsocketsTransport(url=server.url, send_traceparent=True)
+    await transport.connect()
+    try:
+        result = await within(transport.execute(doc("{ hello }")))
+        async with aclosing(transport.subscribe(doc("subscription { countdown(from: 1) }"))) as it:
+            counted = [item.data async for item in it]
+    finally:
+        await transport.close()
+    assert result.data == {"hello": "Hello world!"}
+    assert counted == [{"countdown": 1}, {"countdown": 0}]
+    # Nothing records, so nothing is sent either.
+    assert "extensions" not in server.connections[0].received[1]["payload"]
