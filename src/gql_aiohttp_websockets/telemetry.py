@@ -112,6 +112,7 @@ except ImportError:  # pragma: no cover - an API that moved it
     _NO_METRICS = ()
 
 
+@lru_cache(maxsize=1)
 def _package_version() -> str:
     try:
         return version("gql-aiohttp-websockets")

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
 __all__ = ["load_telemetry"]
 
+# Whether opentelemetry-api turned out not to be importable.
+_absent = False
+
 
 def load_telemetry(
     url: str,
@@ -35,9 +38,14 @@ def load_telemetry(
     Raises:
         ImportError: A provider was given but ``opentelemetry-api`` is missing.
     """
-    try:
-        from .telemetry import Telemetry
-    except ImportError:
+    global _absent
+    if not _absent:
+        try:
+            from .telemetry import Telemetry
+        except ImportError:
+            # Asked once: a failed import is tried in full again each time.
+            _absent = True
+    if _absent:
         if tracer_provider is not None or meter_provider is not None:
             raise ImportError(
                 "tracer_provider= and meter_provider= need opentelemetry-api: "
