@@ -22,7 +22,7 @@ from gql_aiohttp_websockets import (
     AIOHTTPWebsocketsTransport,
     Resubscribed,
     RetryPolicy,
-    TransportConnectionFailed,
+    TransportConnectionClosed,
 )
 from gql_aiohttp_websockets.telemetry import Telemetry
 from gql_aiohttp_websockets.testing import GraphQLWebsocketServer
@@ -347,7 +347,7 @@ async def test_a_failed_connection_attempt_is_an_error_span(
         _forbidding_schema(), on_connect=lambda payload: False
     ) as server:
         transport = make_transport(server.url)
-        with pytest.raises(TransportConnectionFailed) as raised:
+        with pytest.raises(TransportConnectionClosed) as raised:
             await within(transport.connect())
     (span,) = connection_spans(spans)
     assert span.status.status_code is StatusCode.ERROR
