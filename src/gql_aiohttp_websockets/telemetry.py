@@ -97,6 +97,10 @@ _propagator = TraceContextTextMapPropagator()
 COUNT_EVERY_RESULTS = 100
 COUNT_EVERY_SECONDS = 1.0
 
+#: While no SDK is set up, how long the transport goes on without asking again:
+#: an SDK set up later is used from this many seconds on at the latest.
+SILENT_RECHECK_SECONDS = 1.0
+
 # How many (document, operation name) descriptions one transport keeps.
 _DESCRIPTIONS = 256
 
@@ -255,6 +259,7 @@ class Telemetry:
         self._descriptions = {}
         # Given providers decide once; the global ones may be set up later.
         self._always_silent: bool | None = None
+        self._silent_until = float("-inf")
         if tracer_provider is not None or meter_provider is not None:
             self._always_silent = isinstance(
                 tracer_provider or trace.get_tracer_provider(), _NO_TRACING
@@ -291,12 +296,22 @@ class Telemetry:
     def _silent(self) -> bool:
         # Whether neither spans nor metrics would be recorded: the providers
         # are OpenTelemetry's no-op or proxy ones, with nothing behind them.
+        # Asking the API costs microseconds (it reads os.environ), so a
+        # silent answer stands for SILENT_RECHECK_SECONDS; a global provider,
+        # once set, cannot be unset.
         silent = self._always_silent
         if silent is not None:
             return silent
-        return isinstance(trace.get_tracer_provider(), _NO_TRACING) and isinstance(
+        now = time.monotonic()
+        if now < self._silent_until:
+            return True
+        if isinstance(trace.get_tracer_provider(), _NO_TRACING) and isinstance(
             metrics.get_meter_provider(), _NO_METRICS
-        )
+        ):
+            self._silent_until = now + SILENT_RECHECK_SECONDS
+            return True
+        self._always_silent = False
+        return False
 
     def _described(
         self, query: Any, operation_name: Any
