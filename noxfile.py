@@ -4,7 +4,9 @@ Every session builds its own virtual environment and reuses it on later runs.
 `nox -s tests` runs the whole suite under gql 4.x and gql 3.5.x on each
 supported Python that nox finds (`python3.10` ... `python3.13` on PATH; one
 that is missing is skipped, or fails the run on CI), then once more on the
-oldest with the lowest dependency versions pyproject.toml allows.  The other
+oldest with the lowest dependency versions pyproject.toml allows, all
+without the ``otel`` extra; then with it and OpenTelemetry's SDK (the whole
+suite under gql 4.x, the telemetry tests under gql 3.5.x).  The other
 sessions use the Python nox runs under.  `nox -s conformance` runs gql's own
 AIOHTTPWebsocketsTransport test suites against ours (see conformance/run.py).
 """
@@ -32,6 +34,11 @@ REQUIRE_INTEROP_ENV = "GQL_AIOHTTP_WS_REQUIRE_INTEROP"
 
 GQL_4 = "gql>=4,<5"
 GQL_3_5 = "gql>=3.5,<3.6"
+#: The SDK the telemetry tests record with (the ``otel`` extra is the API alone).
+OTEL_SDK = "opentelemetry-sdk>=1.27"
+WITHOUT_OTEL_ENV = "GQL_AIOHTTP_WS_WITHOUT_OTEL"
+#: What the gql 3.5 session with the extra runs: the telemetry's own tests.
+OTEL_TESTS = ("tests/telemetry", "tests/test_telemetry_absent.py")
 
 #: Every Python the package supports, oldest first (as pyproject's classifiers).
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
@@ -91,8 +98,18 @@ def _prepare_interop_servers(session: nox.Session, *, required: bool) -> None:
         session.warn("npm ci failed in tests/interop: the interop tests will be skipped")
 
 
-def _run_suite(session: nox.Session, *install: str) -> None:
-    session.install("-e", ".[test]", *install)
+def _run_suite(
+    session: nox.Session, *install: str, otel: bool = False, paths: tuple[str, ...] = ()
+) -> None:
+    """Run pytest with the test extra, and with the ``otel`` extra and its SDK when `otel`.
+
+    Without it, ``GQL_AIOHTTP_WS_WITHOUT_OTEL=1`` leaves tests/telemetry out and
+    makes tests/test_telemetry_absent.py check that OpenTelemetry really is absent.
+    """
+    if otel:
+        session.install("-e", ".[test,otel]", OTEL_SDK, *install)
+    else:
+        session.install("-e", ".[test]", *install)
     _prepare_interop_servers(session, required=_interop_required())
     session.run(
         "python",
@@ -101,7 +118,11 @@ def _run_suite(session: nox.Session, *install: str) -> None:
         "'gql', gql.__version__, 'aiohttp', aiohttp.__version__, "
         "'graphql-core', graphql.__version__)",
     )
-    session.run("pytest", *session.posargs)
+    session.run(
+        "pytest",
+        *(session.posargs or paths),
+        env={} if otel else {WITHOUT_OTEL_ENV: "1"},
+    )
 
 
 def _lowest_constraints(session: nox.Session) -> Path:
@@ -145,14 +166,32 @@ def tests_lowest(session: nox.Session) -> None:
     _run_suite(session, "-c", str(_lowest_constraints(session)))
 
 
+@nox.session(name="tests-otel-4")
+def tests_otel_gql4(session: nox.Session) -> None:
+    """Run the whole suite with the ``otel`` extra and OpenTelemetry's SDK, under gql 4.x."""
+    _run_suite(session, GQL_4, otel=True)
+
+
+@nox.session(name="tests-otel-3.5")
+def tests_otel_gql35(session: nox.Session) -> None:
+    """Run the telemetry tests with the ``otel`` extra and OpenTelemetry's SDK, under gql 3.5.x."""
+    _run_suite(session, GQL_3_5, otel=True, paths=OTEL_TESTS)
+
+
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
-    """Run the suite under gql 4.x and 3.5.x on each Python found, then with the lowest versions."""
+    """Run the suite under gql 4.x and 3.5.x on each Python found, then with the lowest versions.
+
+    Those runs lack the ``otel`` extra; then the suite runs once more with it
+    (and the telemetry tests under gql 3.5.x).
+    """
     # A parametrized session is notified by its full name, one Python at a time.
     for python in PYTHONS:
         session.notify(f"tests-4-{python}", posargs=session.posargs)
         session.notify(f"tests-3.5-{python}", posargs=session.posargs)
     session.notify("tests-lowest", posargs=session.posargs)
+    session.notify("tests-otel-4", posargs=session.posargs)
+    session.notify("tests-otel-3.5", posargs=session.posargs)
 
 
 def _run_conformance(session: nox.Session, line: str) -> None:
@@ -278,7 +317,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def types(session: nox.Session) -> None:
     """Type-check the package with mypy --strict."""
-    session.install("-e", ".[pytest,orjson]", GQL_4, _extra_requirement("lint", "mypy"))
+    session.install("-e", ".[pytest,orjson,otel]", GQL_4, _extra_requirement("lint", "mypy"))
     session.run("mypy", "--strict", "src")
 
 

@@ -13,6 +13,14 @@ operations run at once it reads them all in one loop instead of dispatching.
 Every client speaks the subprotocol it is built for (``graphql-transport-ws``
 or the legacy ``graphql-ws``).
 
+Three more run ``ours`` for the cost of the telemetry (``docs/observability.rst``),
+each in a process of its own: ``ours-otel-absent`` with OpenTelemetry made
+unimportable (as without the ``otel`` extra), ``ours-otel-api`` with the API
+and no SDK (OpenTelemetry's no-op providers), ``ours-otel-sdk`` with the SDK
+recording through the global providers (spans batched to an exporter that
+drops them, metrics aggregated in memory).  They are not in the default run:
+name them with ``--clients``, in an environment with ``opentelemetry-sdk``.
+
 Libraries are imported when a client is built, so a missing one makes that
 client skip with its ImportError instead of breaking the others.
 """
@@ -36,7 +44,7 @@ from payloads import (
     stream_variables,
 )
 
-__all__ = ["CLIENT_NAMES", "BenchClient", "client_factory"]
+__all__ = ["CLIENT_NAMES", "DEFAULT_CLIENTS", "BenchClient", "client_factory"]
 
 CLIENT_NAMES = (
     "ours",
@@ -46,7 +54,14 @@ CLIENT_NAMES = (
     "gql-websockets",
     "raw-aiohttp",
     "raw-aiohttp-dispatch",
+    "ours-otel-absent",
+    "ours-otel-api",
+    "ours-otel-sdk",
 )
+
+#: The telemetry clients, run only when named.
+OTEL_CLIENTS = ("ours-otel-absent", "ours-otel-api", "ours-otel-sdk")
+DEFAULT_CLIENTS = tuple(name for name in CLIENT_NAMES if name not in OTEL_CLIENTS)
 
 
 class BenchClient(Protocol):
@@ -293,6 +308,36 @@ def _idle_document() -> Any:
     return gql(IDLE_QUERY)
 
 
+def _set_up_telemetry(name: str) -> None:
+    """Put this process in the telemetry case ``name`` names, before our package is imported."""
+    import sys
+
+    if name == "ours-otel-absent":
+        sys.modules["opentelemetry"] = None  # type: ignore[assignment]
+        return
+    import opentelemetry.trace  # noqa: F401  (ImportError: the client skips)
+
+    if name == "ours-otel-sdk":
+        from opentelemetry import metrics, trace
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
+
+        class Dropped(SpanExporter):
+            def export(self, spans: Any) -> SpanExportResult:
+                return SpanExportResult.SUCCESS
+
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(BatchSpanProcessor(Dropped()))
+        trace.set_tracer_provider(tracer_provider)
+        metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+
+
 def client_factory(
     name: str, url: str, via_client: bool = False, subprotocol: str = SUBPROTOCOL
 ) -> Callable[[], BenchClient]:
@@ -314,6 +359,8 @@ def client_factory(
         return lambda: DispatchFloorClient(url, subprotocol)
     if name not in CLIENT_NAMES:
         raise ValueError(f"unknown client {name!r}")
+    if name in OTEL_CLIENTS:
+        _set_up_telemetry(name)
     transport_class = _transport_class("ours" if name.startswith("ours") else name)
     options: dict[str, Any] = {"subprotocols": [subprotocol]}
     if name == "ours-reconnect":

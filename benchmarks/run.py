@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from charts import write_charts
-from clients import CLIENT_NAMES
+from clients import CLIENT_NAMES, DEFAULT_CLIENTS
 from machine import describe_machine, format_machine
 from payloads import SUBPROTOCOL, SUBPROTOCOLS
 from processes import HERE, ServerProcess, node_server, package_server, run_runner
@@ -53,10 +53,15 @@ SINK_WORKLOADS = ("small", "large", "fanin")
 SINK_SCALE = 5
 
 
-def _names(values: list[str] | None, known: tuple[str, ...], what: str) -> list[str]:
+def _names(
+    values: list[str] | None,
+    known: tuple[str, ...],
+    what: str,
+    default: tuple[str, ...] | None = None,
+) -> list[str]:
     """Accept space- or comma-separated names; keep the canonical order."""
     if not values:
-        return list(known)
+        return list(known if default is None else default)
     wanted = {name for value in values for name in value.split(",") if name}
     unknown = wanted - set(known)
     if unknown:
@@ -97,7 +102,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.workloads = _names(args.workloads, tuple(WORKLOADS), "workload")
-    args.clients = _names(args.clients, CLIENT_NAMES, "client")
+    args.clients = _names(args.clients, CLIENT_NAMES, "client", DEFAULT_CLIENTS)
     args.subprotocols = _names(args.subprotocols, SUBPROTOCOLS, "subprotocol")
     if args.repeats is None:
         args.repeats = 1 if args.quick else 10

@@ -81,6 +81,8 @@ if TYPE_CHECKING:
 
     ClientWebSocketResponse: TypeAlias = _ClientWebSocketResponse[bool]
 
+    from .telemetry import ConnectionTrace
+
 __all__ = ["NOT_OPEN", "Connection", "EndCallback", "InitPayload", "close_wait"]
 
 log = logging.getLogger("gql_aiohttp_websockets.connection")
@@ -136,6 +138,8 @@ class Connection:
             malformed) or because :meth:`begin_close` was called.
         number: Which of the transport's connections it is (its lane's
             number); its log lines name it when it is not 1.
+        trace: Its OpenTelemetry span, when the transport reports to
+            OpenTelemetry; ended when the connection is closed.
     """
 
     def __init__(
@@ -148,9 +152,12 @@ class Connection:
         pong_received: asyncio.Event,
         on_end: EndCallback,
         number: int = 1,
+        trace: ConnectionTrace | None = None,
     ) -> None:
         self._log: _Log = log if number == 1 else _Numbered(log, {"connection": number})
         self.settings = settings
+        #: Its span (see ``telemetry.py``), or ``None``.
+        self.trace = trace
         #: The websocket frames are sent on, from the handshake until the
         #: connection is closed.  gql's tests set it to ``None`` to make sends
         #: fail; closing still closes the websocket that was opened.
@@ -711,6 +718,8 @@ class Connection:
         finally:
             self.websocket = self._opened = None
             self._lifecycle.move(ConnectionState.CLOSED)
+            if self.trace is not None:
+                self.trace.closed(self.close_code, self.error)
 
     async def _close_websocket(
         self, websocket: ClientWebSocketResponse, timeout: float | None

@@ -222,12 +222,17 @@ class EventSink:
 
     Args:
         callback: The ``on_event`` option.
+        observer: Also given each event, before the callback (the
+            transport's telemetry counts them); its errors are logged too.
     """
 
-    __slots__ = ("callback",)
+    __slots__ = ("callback", "observer")
 
-    def __init__(self, callback: EventCallback | None) -> None:
+    def __init__(
+        self, callback: EventCallback | None, observer: EventCallback | None = None
+    ) -> None:
         self.callback = callback
+        self.observer = observer
 
     def emit(self, event: TransportEvent) -> None:
         """Log ``event``, then call the callback with it; its errors are logged."""
@@ -257,6 +262,12 @@ class EventSink:
             )
         elif log.isEnabledFor(logging.DEBUG):
             log.debug("%r", event)
+        observer = self.observer
+        if observer is not None:
+            try:
+                observer(event)
+            except Exception:
+                log.exception("counting %r failed", event)
         callback = self.callback
         if callback is None:
             return

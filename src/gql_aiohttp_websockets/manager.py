@@ -25,6 +25,7 @@ import functools
 import itertools
 import logging
 from collections import deque
+from typing import TYPE_CHECKING
 
 import aiohttp
 from gql.transport.exceptions import TransportAlreadyConnected, TransportClosed
@@ -51,6 +52,9 @@ from .operations import Host, Operation, Operations, OperationState, close_detai
 from .options import TransportOptions
 from .retry import RetryPolicy, retry_policy
 from .waiting import Breather, Waiters, shielded
+
+if TYPE_CHECKING:
+    from .telemetry import Telemetry
 
 __all__ = ["OVERLAP_SECONDS", "ConnectionManager", "Lane"]
 
@@ -130,11 +134,19 @@ class ConnectionManager:
         options: The transport's options, read at each connect.
         operations: The transport's operations, carried over from a lost
             connection to its replacement and ended at the last.
+        telemetry: The transport's OpenTelemetry spans and metrics, or
+            ``None`` (see ``telemetry_switch.py``).
     """
 
-    def __init__(self, options: TransportOptions, operations: Operations) -> None:
+    def __init__(
+        self,
+        options: TransportOptions,
+        operations: Operations,
+        telemetry: Telemetry | None = None,
+    ) -> None:
         self._options = options
         self._operations = operations
+        self._telemetry = telemetry
         self._lifecycle = TransportLifecycle(log)
         #: The aiohttp session in use while connected, else ``None``.
         self.session: aiohttp.ClientSession | None = None
@@ -222,7 +234,8 @@ class ConnectionManager:
         self.pong_received.clear()
         self.close_exception = None
         self._operations.reset()
-        self._events = EventSink(options.on_event)
+        telemetry = self._telemetry
+        self._events = EventSink(options.on_event, None if telemetry is None else telemetry.observe)
         primary = self._primary = Lane(1)
         self._lanes = {1: primary}
         try:
@@ -313,6 +326,7 @@ class ConnectionManager:
         # The transport's ping and pong events are the first connection's:
         # another connection's pong must not answer its ping timer.
         first = lane is self._primary
+        telemetry = self._telemetry
         return Connection(
             self._options.connection_settings(),
             self.session,
@@ -321,6 +335,7 @@ class ConnectionManager:
             pong_received=self.pong_received if first else asyncio.Event(),
             on_end=self._connection_ended,
             number=lane.number,
+            trace=None if telemetry is None else telemetry.connection(lane.number),
         )
 
     def _opened(self) -> None:
@@ -630,6 +645,8 @@ class ConnectionManager:
             except TransportConnectionFailed:
                 log.debug("the new connection broke while subscribing again", exc_info=True)
                 break
+            if operation.trace is not None:
+                operation.trace.carried_over("reconnection", connection.trace)
             count += 1
             await breather.breathe()
         return count
@@ -789,6 +806,8 @@ class ConnectionManager:
             except TransportConnectionFailed:
                 log.debug("the new connection broke while the renewal moved", exc_info=True)
                 break
+            if operation.trace is not None:
+                operation.trace.carried_over("renewal", connection.trace)
             await breather.breathe()
 
     def _retired_ended(self, connection: Connection, error: Exception) -> None:

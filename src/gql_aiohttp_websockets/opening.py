@@ -55,8 +55,13 @@ async def open_connection(
         connection = new_connection()
         try:
             await connection.open(offer, connect_timeout)
+            trace = connection.trace
+            if trace is not None:
+                trace.opened(connection.subprotocol)
             opened()
             await connection.initialize(init_payload, ack_timeout)
+            if trace is not None:
+                trace.acknowledged()
             return connection
         except BaseException as exc:
             retry_offer: tuple[str, ...] = ()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gql.transport.exceptions import TransportProtocolError
 
@@ -30,6 +30,9 @@ from .exceptions import ConnectionInterrupted, TransportConnectionClosed
 from .flow_control import Overflow, QueueStats
 from .handover import Handover, Overlap, Stage
 from .listener_queue import COMPLETE, NO_LIMIT, Decode, ListenerQueue, Reaction
+
+if TYPE_CHECKING:
+    from .telemetry import OperationTrace
 
 __all__ = [
     "OPERATION_MOVES",
@@ -131,6 +134,8 @@ class Operation:
             connection it ran on before to those of the new one; else ``None``.
         overflow: What its buffer's reader does when the buffer reaches
             ``max_queued_results`` (its high-water mark).
+        trace: Its OpenTelemetry span, when the transport reports to
+            OpenTelemetry (see ``telemetry.py``), else ``None``.
     """
 
     __slots__ = (
@@ -142,6 +147,7 @@ class Operation:
         "overflow",
         "payload",
         "state",
+        "trace",
     )
 
     def __init__(
@@ -152,6 +158,7 @@ class Operation:
         *,
         payload: Mapping[str, Any] | None,
         overflow: Overflow = Overflow.FAIL,
+        trace: OperationTrace | None = None,
     ) -> None:
         self.id = op_id
         self.kind = kind
@@ -161,6 +168,7 @@ class Operation:
         self.state = OperationState.STARTING
         self.connection: Host | None = None
         self.handover: Handover | None = None
+        self.trace = trace
 
     @property
     def ended(self) -> bool:
@@ -255,6 +263,7 @@ class Operations:
         payload: Mapping[str, Any] | None = None,
         limit: int = NO_LIMIT,
         overflow: Overflow = Overflow.FAIL,
+        trace: OperationTrace | None = None,
     ) -> Operation:
         """Register a new operation on ``connection``, with the next id.
 
@@ -266,11 +275,12 @@ class Operations:
             payload: Kept to send it again on a new connection (``None``: never).
             limit: Its buffer's ``max_queued_results``.
             overflow: Its buffer's policy at the limit.
+            trace: Its span, when the transport reports to OpenTelemetry.
         """
         op_id = self.next_id
         self.next_id = op_id + 1
         buffer = ListenerQueue(op_id, stop_on_leave, high=limit)
-        operation = Operation(op_id, kind, buffer, payload=payload, overflow=overflow)
+        operation = Operation(op_id, kind, buffer, payload=payload, overflow=overflow, trace=trace)
         self._attach(operation, connection)
         self._running[op_id] = operation
         return operation

@@ -128,6 +128,17 @@ class TransportOptions:
             lifetime of the credentials a server closes the connection at.
             ``None`` (the default): only when ``renew()`` is called.  See
             :doc:`/reconnection`.
+        tracer_provider: The OpenTelemetry ``TracerProvider`` for the
+            operations' and connections' spans; ``None`` (the default): the
+            global one.  Needs the ``otel`` extra.  See :doc:`/observability`.
+        meter_provider: The OpenTelemetry ``MeterProvider`` for the metrics;
+            ``None`` (the default): the global one.  Needs the ``otel`` extra.
+        send_traceparent: Send the W3C ``traceparent`` (and ``tracestate``)
+            of each operation's span in the operation's ``extensions``, for
+            servers that continue the trace.  Off by default.
+        trace_document: Record each operation's document text on its span
+            (``graphql.document``); by default only its hash is.  Variables
+            and the init payload are never recorded.
     """
 
     #: The legacy subprotocol's name (Apollo subscriptions-transport-ws).
@@ -172,6 +183,10 @@ class TransportOptions:
         on_queue_full: Overflow | str = Overflow.FAIL,
         max_operations_per_connection: int | None = None,
         renew_every: float | None = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
+        send_traceparent: bool = False,
+        trace_document: bool = False,
     ) -> None:
         offered = (
             (self.GRAPHQLWS_SUBPROTOCOL, self.APOLLO_SUBPROTOCOL)
@@ -241,6 +256,11 @@ class TransportOptions:
             )
         #: Read at each connect.
         self.renew_every = renew_every
+        #: Read when the transport is made (see ``telemetry_switch.py``).
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        self.send_traceparent = send_traceparent
+        self.trace_document = trace_document
 
         self._user_session = session
         self.__post_init__()

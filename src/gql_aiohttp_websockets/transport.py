@@ -37,6 +37,7 @@ from .manager import ConnectionManager
 from .operations import Host, Operation, OperationKind, Operations
 from .options import InitPayloadFactory, TransportOptions
 from .request_payload import build_payload
+from .telemetry_switch import load_telemetry
 
 if TYPE_CHECKING:
     from aiohttp.client_ws import ClientWebSocketResponse as _ClientWebSocketResponse
@@ -71,7 +72,14 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
     def __post_init__(self) -> None:
         """Set up the state beside the options: nothing is connected yet."""
         self._operations = Operations()
-        self._manager = ConnectionManager(self, self._operations)
+        self._telemetry = load_telemetry(
+            self.url,
+            tracer_provider=self.tracer_provider,
+            meter_provider=self.meter_provider,
+            send_traceparent=self.send_traceparent,
+            trace_document=self.trace_document,
+        )
+        self._manager = ConnectionManager(self, self._operations, self._telemetry)
         self._no_payloads: dict[str, Any] = {}
 
     # --------------------------------------------------- state and read-through
@@ -305,6 +313,12 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         )
         manager = self._manager
         connection = manager.in_use or await manager.usable_connection()
+        telemetry = self._telemetry
+        trace = None
+        if telemetry is not None:
+            trace = telemetry.operation(payload, connection.trace, subscription=True)
+            if trace is not None and telemetry.send_traceparent:
+                payload = telemetry.with_traceparent(payload, trace)
         operation = self._operations.register(
             OperationKind.SUBSCRIPTION,
             connection,
@@ -312,9 +326,11 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             payload=payload,
             limit=limit,
             overflow=overflow,
+            trace=trace,
         )
         buffer = operation.buffer
         op_id = operation.id
+        ended_by, failure = "complete", None
         try:
             # Neither is kept while the frame waits for the socket: a
             # connection may hold thousands of subscriptions.
@@ -328,21 +344,31 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
             while True:
                 ready = buffer.take()
                 if not ready:
+                    if trace is not None:
+                        trace.flush()
                     await buffer.wait()
                     continue
                 for item in ready:
                     if item is COMPLETE:
                         return
+                    if trace is not None:
+                        trace.results += 1
                     yield item  # type: ignore[misc]
         except (asyncio.CancelledError, GeneratorExit):
+            ended_by = "left"
             stop_on = self._operations.leave(operation)
             if stop_on is not None:
                 await self._send_stop(stop_on, op_id)
+            raise
+        except Exception as error:
+            ended_by, failure = "error", error
             raise
         finally:
             self._operations.leave(operation)
             if manager.spreads:
                 manager.release(operation.connection)
+            if trace is not None:
+                trace.end_subscription(ended_by, failure, dropped=buffer.dropped)
 
     async def _send_stop(self, connection: Host, op_id: int) -> None:
         # Not once the transport is closing: no server is left to tell.  (An
@@ -385,18 +411,31 @@ class AIOHTTPWebsocketsTransport(TransportOptions, AsyncTransport):
         payload = build_payload(request, variable_values, operation_name, extensions)
         manager = self._manager
         connection = manager.in_use or await manager.usable_connection()
+        telemetry = self._telemetry
+        trace = None
+        if telemetry is not None:
+            trace = telemetry.operation(payload, connection.trace, subscription=False)
+            if trace is not None and telemetry.send_traceparent:
+                payload = telemetry.with_traceparent(payload, trace)
         operation = self._operations.register(
-            OperationKind.EXECUTE, connection, stop_on_leave=False
+            OperationKind.EXECUTE, connection, stop_on_leave=False, trace=trace
         )
         try:
             await self._send_start(
                 operation, connection, connection.start_frame(operation.id, payload)
             )
-            return await operation.buffer.first()
+            result = await operation.buffer.first()
+        except BaseException as error:
+            if trace is not None:
+                trace.end_execute(None, error)
+            raise
         finally:
             self._operations.leave(operation)
             if manager.spreads:
                 manager.release(operation.connection)
+        if trace is not None:
+            trace.end_execute(result, None)
+        return result
 
     async def _send_start(self, operation: Operation, connection: Connection, frame: str) -> None:
         try:

@@ -278,6 +278,10 @@ OUR_DEFAULTS: dict[str, Any] = {
     "on_queue_full": Overflow.FAIL,
     "max_operations_per_connection": None,
     "renew_every": None,
+    "tracer_provider": None,
+    "meter_provider": None,
+    "send_traceparent": False,
+    "trace_document": False,
 }
 
 
