@@ -15,6 +15,7 @@ from gql_aiohttp_websockets import (
     TransportConnectionClosed,
     TransportConnectionFailed,
 )
+from gql_aiohttp_websockets.exceptions import close_details
 from gql_aiohttp_websockets.listener_queue import COMPLETE, QueueMarker, Reaction
 from gql_aiohttp_websockets.operations import (
     OPERATION_MOVES,
@@ -22,7 +23,6 @@ from gql_aiohttp_websockets.operations import (
     OperationKind,
     Operations,
     OperationState,
-    close_details,
 )
 
 PAYLOAD = {"query": "subscription { n }"}

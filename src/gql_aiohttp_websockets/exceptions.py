@@ -31,6 +31,7 @@ __all__ = [
     "TransportConnectionClosed",
     "TransportConnectionFailed",
     "UpgradeRefusedError",
+    "close_details",
 ]
 
 #: Whether the installed gql is of the 4.x line (it added ``TransportConnectionFailed``).
@@ -222,3 +223,10 @@ class QueueFullError(TransportError):
         super().__init__(message)
         self.query_id = query_id
         self.limit = limit
+
+
+def close_details(error: Exception) -> tuple[int | None, str]:
+    """The server's close code and reason carried by ``error``, if any."""
+    if isinstance(error, (TransportConnectionClosed, ConnectionInterrupted)):
+        return error.code, error.reason
+    return None, ""

@@ -33,7 +33,7 @@ from gql.transport.exceptions import TransportAlreadyConnected, TransportClosed
 from .close_codes import CloseCode
 from .closing import ExcusedCloses, Shutdown, close_session
 from .connection import NOT_OPEN, Connection
-from .exceptions import GQL_4, ConnectionInterrupted, TransportConnectionFailed
+from .exceptions import GQL_4, ConnectionInterrupted, TransportConnectionFailed, close_details
 from .lifecycle import Action, Happening, State, TransportLifecycle
 from .lifecycle_events import (
     Closed,
@@ -48,7 +48,7 @@ from .lifecycle_events import (
     Retrying,
 )
 from .opening import close_after_failure, open_connection
-from .operations import Host, Operation, Operations, OperationState, close_details
+from .operations import Host, Operation, Operations, OperationState
 from .options import TransportOptions
 from .retry import RetryPolicy, retry_policy
 from .waiting import Breather, Waiters, shielded

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gql.transport.exceptions import TransportProtocolError
 
-from .exceptions import ConnectionInterrupted, TransportConnectionClosed
+from .exceptions import ConnectionInterrupted, close_details
 from .flow_control import Overflow, QueueStats
 from .handover import Handover, Overlap, Stage
 from .listener_queue import COMPLETE, NO_LIMIT, Decode, ListenerQueue, Reaction
@@ -42,7 +42,6 @@ __all__ = [
     "OperationKind",
     "OperationState",
     "Operations",
-    "close_details",
 ]
 
 
@@ -177,13 +176,6 @@ class Operation:
 
     def __repr__(self) -> str:
         return f"<Operation {self.id} {self.kind.value} {self.state.value}>"
-
-
-def close_details(error: Exception) -> tuple[int | None, str]:
-    """The server's close code and reason carried by ``error``, if any."""
-    if isinstance(error, (TransportConnectionClosed, ConnectionInterrupted)):
-        return error.code, error.reason
-    return None, ""
 
 
 class Listeners(Mapping[int, ListenerQueue]):

@@ -42,6 +42,7 @@ from opentelemetry.trace.propagation import set_span_in_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from yarl import URL
 
+from .exceptions import close_details
 from .lifecycle_events import (
     Connected,
     Connecting,
@@ -50,7 +51,6 @@ from .lifecycle_events import (
     Renewed,
     TransportEvent,
 )
-from .operations import close_details
 
 __all__ = [
     "INSTRUMENTATION_NAME",

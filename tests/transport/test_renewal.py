@@ -120,9 +120,9 @@ def stopped(record: ConnectionRecord, subprotocol: str) -> int:
 
 @pytest.fixture
 async def ticking(subprotocol: str) -> AsyncIterator[GraphQLWebsocketServer]:
-    """The package's server, speaking ``subprotocol``, ticking every 20 ms."""
+    """The package's server, speaking ``subprotocol``, ticking every 50 ms."""
     async with GraphQLWebsocketServer(
-        example_schema(), subprotocols=(subprotocol,), tick_interval=0.02
+        example_schema(), subprotocols=(subprotocol,), tick_interval=0.05
     ) as running:
         yield running
 
@@ -157,7 +157,7 @@ async def test_renew_moves_every_subscription_without_a_gap(
         return {"connection": len(inits)}
 
     transport = make_transport(ticking.url, init_payload=init_payload, on_event=events)
-    sequences = await running(ticking, transport, 100)
+    sequences = await running(ticking, transport, 50)
     await sequences.each_received(3)
 
     for renewal in (1, 2):
@@ -167,8 +167,8 @@ async def test_renew_moves_every_subscription_without_a_gap(
         assert len(events.of(Renewed)) == renewal
 
     await sequences.stop()
-    assert sequences.errors == [None] * 100
-    assert sequences.missing() == [[]] * 100
+    assert sequences.errors == [None] * 50
+    assert sequences.missing() == [[]] * 50
     # Each number once, in order.
     assert [v for v in sequences.values if v != sorted(set(v))] == []
     # The callable init payload was called again for each new connection.
@@ -180,17 +180,17 @@ async def test_renew_moves_every_subscription_without_a_gap(
     ]
     assert events.kinds().count("Connected") == 1
     for renewed in events.of(Renewed):
-        assert renewed.moved == 100
-        assert renewed.switched == 100
+        assert renewed.moved == 50
+        assert renewed.switched == 50
         assert renewed.connection == 1
     assert len(events.of(RenewalStarted)) == 2
     first, second, third = ticking.connections
     # Each old connection: every copy stopped, then closed normally.
     for old in (first, second):
-        assert started(old) == 100
-        assert stopped(old, subprotocol) == 100
+        assert started(old) == 50
+        assert stopped(old, subprotocol) == 50
         assert await old.wait_closed() == 1000
-    assert started(third) == 100
+    assert started(third) == 50
     assert not third.closed
     assert transport.state is State.OPEN
     assert (await within(transport.execute(HELLO))).data == {"hello": "Hello world!"}
