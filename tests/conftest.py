@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport
 from tests.task_leaks import tasks_left_running
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -56,3 +58,21 @@ def sync_loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 pytest_plugins = ("pytester",)
+
+
+MakeTransport = Callable[..., AIOHTTPWebsocketsTransport]
+
+
+@pytest.fixture
+async def make_transport() -> AsyncIterator[MakeTransport]:
+    """Build transports; any still open at teardown are closed (newest first)."""
+    made: list[AIOHTTPWebsocketsTransport] = []
+
+    def make(url: str, **kwargs: Any) -> AIOHTTPWebsocketsTransport:
+        transport = AIOHTTPWebsocketsTransport(url=url, **kwargs)
+        made.append(transport)
+        return transport
+
+    yield make
+    for transport in reversed(made):
+        await transport.close()

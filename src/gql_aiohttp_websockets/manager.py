@@ -638,18 +638,27 @@ class ConnectionManager:
             operation = moving.popleft()
             if not operations.place(operation, connection):
                 continue
-            payload = operation.payload
-            assert payload is not None
-            try:
-                await connection.send(connection.start_frame(operation.id, payload))
-            except TransportConnectionFailed:
-                log.debug("the new connection broke while subscribing again", exc_info=True)
+            if not await self._start_again(connection, operation, "reconnection"):
                 break
-            if operation.trace is not None:
-                operation.trace.carried_over("reconnection", connection.trace)
             count += 1
             await breather.breathe()
         return count
+
+    @staticmethod
+    async def _start_again(connection: Connection, operation: Operation, why: str) -> bool:
+        # Send a subscription's start again, same id and payload, on the
+        # connection it was carried over to; False when that connection broke
+        # (it reports its own end).
+        payload = operation.payload
+        assert payload is not None
+        try:
+            await connection.send(connection.start_frame(operation.id, payload))
+        except TransportConnectionFailed:
+            log.debug("the new connection broke during the %s", why, exc_info=True)
+            return False
+        if operation.trace is not None:
+            operation.trace.carried_over(why, connection.trace)
+        return True
 
     def _gap_ended(self, lane: Lane, gap: asyncio.Task[None]) -> None:
         self._gaps.discard(gap)
@@ -799,15 +808,8 @@ class ConnectionManager:
                 or operation.state is OperationState.LEFT
             ):
                 continue
-            payload = operation.payload
-            assert payload is not None
-            try:
-                await connection.send(connection.start_frame(operation.id, payload))
-            except TransportConnectionFailed:
-                log.debug("the new connection broke while the renewal moved", exc_info=True)
+            if not await self._start_again(connection, operation, "renewal"):
                 break
-            if operation.trace is not None:
-                operation.trace.carried_over("renewal", connection.trace)
             await breather.breathe()
 
     def _retired_ended(self, connection: Connection, error: Exception) -> None:

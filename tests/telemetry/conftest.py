@@ -9,7 +9,7 @@ checks that the package runs without OpenTelemetry and imports none of it.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -36,6 +36,7 @@ if not WITHOUT_OTEL:
 
     from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport
     from gql_aiohttp_websockets.testing import GraphQLWebsocketServer, example_schema
+    from tests.conftest import MakeTransport
 
     @pytest.fixture
     def spans() -> InMemorySpanExporter:
@@ -64,25 +65,20 @@ if not WITHOUT_OTEL:
         async with GraphQLWebsocketServer(example_schema()) as running:
             yield running
 
-    MakeTransport = Callable[..., AIOHTTPWebsocketsTransport]
-
     @pytest.fixture
-    async def make_transport(
-        tracer_provider: TracerProvider, meter_provider: MeterProvider
-    ) -> AsyncIterator[MakeTransport]:
-        """Transports reporting to the in-memory SDK; closed at teardown."""
-        made: list[AIOHTTPWebsocketsTransport] = []
+    def make_transport(
+        make_transport: MakeTransport,
+        tracer_provider: TracerProvider,
+        meter_provider: MeterProvider,
+    ) -> MakeTransport:
+        """The suite's transports (closed at teardown), reporting to the in-memory SDK."""
 
         def make(url: str, **kwargs: Any) -> AIOHTTPWebsocketsTransport:
             kwargs.setdefault("tracer_provider", tracer_provider)
             kwargs.setdefault("meter_provider", meter_provider)
-            transport = AIOHTTPWebsocketsTransport(url=url, **kwargs)
-            made.append(transport)
-            return transport
+            return make_transport(url, **kwargs)
 
-        yield make
-        for transport in reversed(made):
-            await transport.close()
+        return make
 
     @pytest.fixture
     async def transport(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -156,11 +157,29 @@ async def test_operations_per_connection_can_be_capped(served: tuple[str, Lines]
         await transport.close()
 
 
-async def test_the_command_serves_until_a_signal() -> None:
+class Serving:
+    """The example server as a command of its own, in a child process."""
+
+    def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
+        self.process = process
+        self.url = url
+
+    async def terminate(self) -> list[str]:
+        """SIGTERM it; return the lines it wrote until it exited, which must be with 0."""
+        process = self.process
+        assert process.stdout is not None
+        process.send_signal(signal.SIGTERM)
+        rest = await asyncio.wait_for(process.stdout.read(), scaled_timeout(20))
+        assert await asyncio.wait_for(process.wait(), scaled_timeout(20)) == 0
+        return rest.decode().splitlines()
+
+
+@contextlib.asynccontextmanager
+async def serving(*command: str) -> AsyncIterator[Serving]:
+    """Run ``command`` (it serves on a free port for at most 60 s) until it says where."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "gql_aiohttp_websockets.testing",
+        *command,
         "--port",
         "0",
         "--max-seconds",
@@ -171,21 +190,22 @@ async def test_the_command_serves_until_a_signal() -> None:
     assert process.stdout is not None
     try:
         first = await asyncio.wait_for(process.stdout.readline(), scaled_timeout(20))
-        url = first.decode().split()[1]
-        transport = AIOHTTPWebsocketsTransport(url=url)
+        yield Serving(process, first.decode().split()[1])
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def test_the_command_serves_until_a_signal() -> None:
+    async with serving("-m", "gql_aiohttp_websockets.testing") as server:
+        transport = AIOHTTPWebsocketsTransport(url=server.url)
         await within(transport.connect())
         try:
             assert (await within(transport.execute(HELLO))).data == {"hello": "Hello world!"}
         finally:
             await transport.close()
-        process.send_signal(signal.SIGTERM)
-        rest = await asyncio.wait_for(process.stdout.read(), scaled_timeout(20))
-        assert await asyncio.wait_for(process.wait(), scaled_timeout(20)) == 0
-        assert rest.decode().splitlines()[-1] == "stopped"
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        assert (await server.terminate())[-1] == "stopped"
 
 
 def test_bad_options_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -207,31 +227,10 @@ def test_gql_ws_serve_is_the_same_program(capfd: pytest.CaptureFixture[str]) -> 
 async def test_gql_ws_serve_stops_its_server_on_sigterm() -> None:
     # gql-ws serve runs the server in a process of its own: a SIGTERM for
     # gql-ws must not leave that one running.
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "import sys; from gql_aiohttp_websockets.cli import main; sys.exit(main())",
-        "serve",
-        "--port",
-        "0",
-        "--max-seconds",
-        "60",
-        stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    try:
-        first = await asyncio.wait_for(process.stdout.readline(), scaled_timeout(20))
-        url = first.decode().split()[1]
-        process.send_signal(signal.SIGTERM)
-        rest = await asyncio.wait_for(process.stdout.read(), scaled_timeout(20))
-        assert await asyncio.wait_for(process.wait(), scaled_timeout(20)) == 0
+    gql_ws_serve = "import sys; from gql_aiohttp_websockets.cli import main; sys.exit(main())"
+    async with serving("-c", gql_ws_serve, "serve") as server:
         # The server's last word came, and its port no longer answers.
-        assert rest.decode().splitlines()[-1] == "stopped"
-        transport = AIOHTTPWebsocketsTransport(url=url, connect_timeout=scaled_timeout(5))
+        assert (await server.terminate())[-1] == "stopped"
+        transport = AIOHTTPWebsocketsTransport(url=server.url, connect_timeout=scaled_timeout(5))
         with pytest.raises(TransportConnectionFailed):
             await transport.connect()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 
 from gql_aiohttp_websockets import AIOHTTPWebsocketsTransport
 from gql_aiohttp_websockets.testing import GraphQLWebsocketServer, example_schema
+from tests.conftest import MakeTransport
+
+__all__ = ["BOTH", "MakeTransport"]
 
 BOTH = ("graphql-transport-ws", "graphql-ws")
 
@@ -24,24 +26,6 @@ async def server(subprotocol: str) -> AsyncIterator[GraphQLWebsocketServer]:
     """The package's own GraphQL server, speaking only ``subprotocol``."""
     async with GraphQLWebsocketServer(example_schema(), subprotocols=(subprotocol,)) as running:
         yield running
-
-
-MakeTransport = Callable[..., AIOHTTPWebsocketsTransport]
-
-
-@pytest.fixture
-async def make_transport() -> AsyncIterator[MakeTransport]:
-    """Build transports; any still open at teardown are closed (newest first)."""
-    made: list[AIOHTTPWebsocketsTransport] = []
-
-    def make(url: str, **kwargs: Any) -> AIOHTTPWebsocketsTransport:
-        transport = AIOHTTPWebsocketsTransport(url=url, **kwargs)
-        made.append(transport)
-        return transport
-
-    yield make
-    for transport in reversed(made):
-        await transport.close()
 
 
 @pytest.fixture

@@ -110,6 +110,26 @@ class Sequences:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
+class SecondInitHeld:
+    """A server's ``on_connect`` that holds the second ``connection_init`` (the renewal's).
+
+    Until :attr:`hold` is set; give the transport :meth:`init_payload`.
+    """
+
+    def __init__(self) -> None:
+        self.hold = asyncio.Event()
+        self._inits = 0
+
+    def init_payload(self) -> dict[str, Any]:
+        self._inits += 1
+        return {"held": self._inits == 2}
+
+    async def on_connect(self, payload: Any) -> bool:
+        if payload.get("held"):
+            await self.hold.wait()
+        return True
+
+
 def started(record: ConnectionRecord) -> int:
     return len(record.started_operations)
 
@@ -392,23 +412,11 @@ async def test_an_execute_in_flight_finishes_on_the_old_connection(
 async def test_close_while_the_new_connection_opens_ends_the_renewal(
     subprotocol: str, make_transport: MakeTransport
 ) -> None:
-    hold = asyncio.Event()
-
-    async def on_connect(payload: Any) -> bool:
-        if payload.get("renewal"):
-            await hold.wait()
-        return True
-
-    calls = []
-
-    def init_payload() -> dict[str, Any]:
-        calls.append(1)
-        return {"renewal": len(calls) > 1}
-
+    second = SecondInitHeld()
     async with GraphQLWebsocketServer(
-        example_schema(), subprotocols=(subprotocol,), on_connect=on_connect
+        example_schema(), subprotocols=(subprotocol,), on_connect=second.on_connect
     ) as server:
-        transport = make_transport(server.url, init_payload=init_payload)
+        transport = make_transport(server.url, init_payload=second.init_payload)
         sequences = await running(server, transport, 3)
         renewal = asyncio.ensure_future(transport.renew())
         await within(server.wait_for_connections(2))
@@ -416,7 +424,7 @@ async def test_close_while_the_new_connection_opens_ends_the_renewal(
         await within(transport.close(), 3.0)
         with pytest.raises(TransportClosed):
             await within(renewal)
-        hold.set()
+        second.hold.set()
         await sequences.stop()
         assert all(isinstance(error, TransportError) or error is None for error in sequences.errors)
 
@@ -446,25 +454,13 @@ async def test_renew_on_a_transport_not_connected_raises(make_transport: MakeTra
 async def test_the_old_connection_lost_while_the_new_one_opens_is_replaced_once(
     subprotocol: str, make_transport: MakeTransport
 ) -> None:
-    hold = asyncio.Event()
-
-    async def on_connect(payload: Any) -> bool:
-        if payload.get("held"):
-            await hold.wait()
-        return True
-
-    calls = []
-
-    def init_payload() -> dict[str, Any]:
-        calls.append(1)
-        return {"held": len(calls) == 2}
-
+    second = SecondInitHeld()
     async with GraphQLWebsocketServer(
-        example_schema(), subprotocols=(subprotocol,), on_connect=on_connect
+        example_schema(), subprotocols=(subprotocol,), on_connect=second.on_connect
     ) as server:
         events = Events()
         transport = make_transport(
-            server.url, init_payload=init_payload, reconnect=QUICK, on_event=events
+            server.url, init_payload=second.init_payload, reconnect=QUICK, on_event=events
         )
         sequences = await running(server, transport, 5)
         server.ticker.tick()
@@ -476,7 +472,7 @@ async def test_the_old_connection_lost_while_the_new_one_opens_is_replaced_once(
         server.drop_connection(first)
         # The loss is replaced as any loss is: one gap, one new connection.
         await events.wait_for(Resubscribed)
-        hold.set()
+        second.hold.set()
         with pytest.raises(ConnectionInterrupted, match="lost while it was being renewed"):
             await within(renewal)
         await server.ticker.wait_for_subscribers(5, scaled_timeout(10.0))
